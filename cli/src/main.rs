@@ -1,1 +1,418 @@
-fn main(){}
+//! `tingji`: the command-line front end over the core crates.
+
+mod bench;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tingji_asr::{Engine, Event, Strategy, TranscribeOptions, VadConfig};
+use tingji_export::Format;
+use tingji_media::{DecodeOptions, FfmpegPolicy, RawFormat};
+use tingji_models::{DownloadSource, ModelStore, Quant};
+use tingji_transcript::Script;
+
+#[derive(Parser)]
+#[command(name = "tingji", version, about = "Local meeting transcription and notes")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Transcribe audio or video files with a local whisper model.
+    Transcribe(TranscribeArgs),
+    /// Manage whisper models.
+    Models {
+        #[command(subcommand)]
+        cmd: ModelsCmd,
+    },
+    /// Benchmark against whisper.cpp defaults, faster-whisper and ffmpeg (not a test).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ScriptArg {
+    Simplified,
+    Traditional,
+    AsIs,
+}
+
+#[derive(Parser)]
+struct TranscribeArgs {
+    /// Files to transcribe.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Installed model name (e.g. base, tiny.en) or a path to a ggml file.
+    #[arg(long)]
+    model: Option<String>,
+    /// Language code, or "auto" to detect it.
+    #[arg(long, default_value = "auto")]
+    language: String,
+    #[arg(long, default_value = "txt")]
+    format: String,
+    /// Output file (one input) or directory (several inputs). Default: stdout for one input.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Beam search width (default 5); 0 = greedy decoding.
+    #[arg(long, default_value_t = 5)]
+    beam_size: u32,
+    /// Candidates for greedy decoding at temperature > 0.
+    #[arg(long, default_value_t = 5)]
+    best_of: u32,
+    #[arg(long)]
+    threads: Option<u32>,
+    /// Initial prompt / hot words (names, jargon) to bias recognition.
+    #[arg(long)]
+    prompt: Option<String>,
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// Temperature fallback step (0 disables the fallback).
+    #[arg(long, default_value_t = 0.2)]
+    temperature_inc: f32,
+    /// Transcribe everything, silence included.
+    #[arg(long)]
+    no_vad: bool,
+    /// Transcribe each channel separately (segments record their channel).
+    #[arg(long)]
+    separate_channels: bool,
+    /// Script for Chinese output.
+    #[arg(long, value_enum, default_value = "simplified")]
+    script: ScriptArg,
+    /// Headerless PCM layout, e.g. s16le:16000:1.
+    #[arg(long)]
+    raw_format: Option<String>,
+    /// Never use ffmpeg for formats without a native decoder.
+    #[arg(long)]
+    no_ffmpeg: bool,
+    /// Start from scratch even if an interrupted run left a partial transcript.
+    #[arg(long)]
+    no_resume: bool,
+}
+
+#[derive(Subcommand)]
+enum ModelsCmd {
+    /// Installed models and the catalog of downloadable ones.
+    List,
+    /// Download a standard whisper.cpp ggml model (resumable, SHA-256 checked).
+    Download {
+        name: String,
+        /// Mirror to download from instead of the default host ({URL}/ggml-NAME.bin).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Expected SHA-256 (overrides the catalog's).
+        #[arg(long)]
+        sha256: Option<String>,
+    },
+    /// Convert a faster-whisper / CTranslate2 model folder to ggml and install it.
+    Import {
+        dir: PathBuf,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "f16")]
+        quantize: String,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("TINGJI_LOG").unwrap_or_else(|_| "warn,whisper_rs=off".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        Cmd::Transcribe(a) => transcribe(a),
+        Cmd::Models { cmd } => models(cmd),
+        Cmd::Bench(a) => bench::run(a),
+    };
+    if let Err(e) = res {
+        let code = error_code(&e);
+        let msg = format!("{e:#}").replace('\n', " ");
+        eprintln!("tingji: error[{code}]: {msg}");
+        std::process::exit(if code == "cancelled" { 130 } else { 1 });
+    }
+}
+
+fn error_code(e: &anyhow::Error) -> &'static str {
+    for cause in e.chain() {
+        if let Some(x) = cause.downcast_ref::<tingji_asr::AsrError>() {
+            return x.code();
+        }
+        if let Some(x) = cause.downcast_ref::<tingji_media::MediaError>() {
+            return x.code();
+        }
+        if let Some(x) = cause.downcast_ref::<tingji_models::ModelError>() {
+            return x.code();
+        }
+        if let Some(x) = cause.downcast_ref::<tingji_export::ExportError>() {
+            return x.code();
+        }
+    }
+    "error"
+}
+
+fn cancel_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
+    flag
+}
+
+/// The model used when none is named: the best installed of the defaults.
+pub(crate) fn default_model(store: &ModelStore) -> Result<String> {
+    let installed = store.list()?;
+    for pref in ["base-q8_0", "base", "base.en", "small", "tiny.en", "tiny"] {
+        if installed.iter().any(|m| m.name == pref) {
+            return Ok(pref.to_string());
+        }
+    }
+    if let Some(m) = installed.first() {
+        return Ok(m.name.clone());
+    }
+    bail!(
+        "no whisper model installed in {}: run `tingji models download base` or `tingji models import DIR`",
+        store.root().display()
+    )
+}
+
+pub(crate) fn data_dir(store: &ModelStore) -> PathBuf {
+    store.root().parent().map(Path::to_path_buf).unwrap_or_else(|| store.root().to_path_buf())
+}
+
+fn transcribe(a: TranscribeArgs) -> Result<()> {
+    let format: Format = a.format.parse()?;
+    let store = ModelStore::open_default()?;
+    let model_name = match &a.model {
+        Some(m) => m.clone(),
+        None => default_model(&store)?,
+    };
+    let model_path = store.resolve(&model_name)?;
+    let display_name = if Path::new(&model_name).is_file() {
+        Path::new(&model_name).file_stem().map(|s| s.to_string_lossy().trim_start_matches("ggml-").to_string()).unwrap_or(model_name.clone())
+    } else {
+        model_name.clone()
+    };
+    let raw = a.raw_format.as_deref().map(str::parse::<RawFormat>).transpose()?;
+    if a.files.len() > 1
+        && let Some(o) = &a.output
+        && o.exists()
+        && !o.is_dir()
+    {
+        bail!("--output must be a directory when several files are given");
+    }
+    let opts = TranscribeOptions {
+        language: (a.language != "auto").then(|| a.language.clone()),
+        strategy: if a.beam_size == 0 { Strategy::Greedy { best_of: a.best_of } } else { Strategy::Beam { beam_size: a.beam_size } },
+        threads: a.threads.unwrap_or_else(tingji_asr::default_threads),
+        initial_prompt: a.prompt.clone(),
+        temperature: a.temperature,
+        temperature_inc: a.temperature_inc,
+        vad: VadConfig { enabled: !a.no_vad, ..VadConfig::default() },
+        separate_channels: a.separate_channels,
+        script: match a.script {
+            ScriptArg::Simplified => Script::Simplified,
+            ScriptArg::Traditional => Script::Traditional,
+            ScriptArg::AsIs => Script::AsIs,
+        },
+        decode: DecodeOptions {
+            raw,
+            ffmpeg: if a.no_ffmpeg { FfmpegPolicy::Never } else { FfmpegPolicy::Auto },
+            ..DecodeOptions::default()
+        },
+        checkpoint: None,
+    };
+    // Validate every input before loading the model, so bad paths fail fast.
+    for f in &a.files {
+        if !f.exists() {
+            return Err(tingji_media::MediaError::NotFound(f.clone()).into());
+        }
+    }
+    let engine = Engine::load(&model_path, &display_name).with_context(|| format!("loading model {model_name}"))?;
+    let cancel = cancel_flag();
+    let jobs_dir = data_dir(&store).join("jobs");
+    let mut failures = 0;
+    for f in &a.files {
+        let mut o = opts.clone();
+        if !a.no_resume {
+            o.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, f, &display_name, &o));
+        }
+        let res = transcribe_one(&engine, f, &o, &cancel);
+        let t = match res {
+            Ok(t) => t,
+            Err(e) if a.files.len() > 1 && error_code(&e) != "cancelled" => {
+                eprintln!("tingji: error[{}]: {}: {e:#}", error_code(&e), f.display());
+                failures += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let text = tingji_export::render(&t, format);
+        match (&a.output, a.files.len()) {
+            (None, 1) => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())?;
+                out.flush()?;
+            }
+            (Some(o), 1) if !o.is_dir() => write_atomic(o, &text)?,
+            (dir, _) => {
+                let dir = dir.clone().unwrap_or_else(|| f.parent().map(Path::to_path_buf).unwrap_or_default());
+                std::fs::create_dir_all(&dir)?;
+                let stem = f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+                let out = dir.join(format!("{stem}.{}", format.extension()));
+                write_atomic(&out, &text)?;
+                eprintln!("{} → {}", f.display(), out.display());
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} files failed", a.files.len());
+    }
+    Ok(())
+}
+
+fn write_atomic(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("out")));
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn fmt_ms(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{:02}:{:02}", s / 60, s % 60) }
+}
+
+/// Transcribes one file with a progress bar (TTY) or periodic progress lines (pipes) on stderr.
+pub(crate) fn transcribe_one(
+    engine: &Engine,
+    f: &Path,
+    opts: &TranscribeOptions,
+    cancel: &Arc<AtomicBool>,
+) -> Result<tingji_transcript::Transcript> {
+    let tty = std::io::stderr().is_terminal();
+    let quiet = std::env::var_os("TINGJI_QUIET").is_some();
+    let bar = if tty && !quiet {
+        let b = ProgressBar::new(1000);
+        b.set_style(
+            ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}% {msg}")
+                .expect("template")
+                .progress_chars("=> "),
+        );
+        b.set_prefix(f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+        Some(b)
+    } else {
+        None
+    };
+    let mut last_line = Instant::now() - Duration::from_secs(10);
+    let mut on_event = |e: Event| match e {
+        Event::Opened { track_note: Some(n), .. } => eprintln!("{}: {n}", f.display()),
+        Event::Resumed { from_ms, segments } => {
+            eprintln!("{}: resuming at {} ({segments} segments already done)", f.display(), fmt_ms(from_ms))
+        }
+        Event::Language { code, probability } => {
+            if !quiet {
+                eprintln!("{}: detected language {code} (p = {probability:.2})", f.display())
+            }
+        }
+        Event::Warning(w) => eprintln!("{}: warning: {w}", f.display()),
+        Event::Progress { done_ms, total_ms, eta_ms } => {
+            let pct = total_ms.filter(|t| *t > 0).map(|t| (done_ms * 1000 / t).min(1000));
+            let eta = eta_ms.map(|e| format!("ETA {}", fmt_ms(e))).unwrap_or_else(|| "ETA --:--".into());
+            if let Some(b) = &bar {
+                if let Some(p) = pct {
+                    b.set_position(p);
+                }
+                b.set_message(format!("{} / {} {eta}", fmt_ms(done_ms), total_ms.map(fmt_ms).unwrap_or("?".into())));
+            } else if !quiet && last_line.elapsed() > Duration::from_secs(2) {
+                last_line = Instant::now();
+                let p = pct.map(|p| format!("{:.0}%", p as f32 / 10.0)).unwrap_or("?".into());
+                eprintln!("progress {p} {} {eta}", fmt_ms(done_ms));
+            }
+        }
+        _ => {}
+    };
+    let res = tingji_asr::transcribe_file(engine, f, opts, &mut on_event, cancel);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    res.map_err(|e| anyhow::Error::new(e).context(format!("{}", f.display())))
+}
+
+fn models(cmd: ModelsCmd) -> Result<()> {
+    let store = ModelStore::open_default()?;
+    match cmd {
+        ModelsCmd::List => {
+            let installed = store.list()?;
+            println!("Installed in {}:", store.root().display());
+            if installed.is_empty() {
+                println!("  (none)");
+            }
+            for m in &installed {
+                println!(
+                    "  {:<18} {:>8.1} MB  {:<5} {}",
+                    m.name,
+                    m.size as f64 / 1e6,
+                    m.weight_type.to_string(),
+                    if m.multilingual { "multilingual" } else { "English-only" }
+                );
+            }
+            println!("Downloadable (tingji models download NAME):");
+            for c in tingji_models::catalog() {
+                let mark = if installed.iter().any(|m| m.name == c.name) { " (installed)" } else { "" };
+                println!("  {:<18} {:>8.1} MB{mark}", c.name, c.size_bytes as f64 / 1e6);
+            }
+        }
+        ModelsCmd::Download { name, base_url, sha256 } => {
+            let cancel = cancel_flag();
+            let bar = ProgressBar::new(0);
+            bar.set_style(
+                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+                    .expect("template")
+                    .progress_chars("=> "),
+            );
+            bar.set_message(name.clone());
+            let tty = std::io::stderr().is_terminal();
+            let mut last = Instant::now() - Duration::from_secs(10);
+            let mut announced_resume = false;
+            let src = DownloadSource { base_url, sha256 };
+            let path = store.download(
+                &name,
+                &src,
+                &mut |p| {
+                    if p.resumed_from > 0 && !announced_resume {
+                        announced_resume = true;
+                        eprintln!("resuming download at {} bytes", p.resumed_from);
+                    }
+                    if let Some(t) = p.total {
+                        bar.set_length(t);
+                    }
+                    bar.set_position(p.downloaded);
+                    if !tty && last.elapsed() > Duration::from_millis(500) {
+                        last = Instant::now();
+                        eprintln!("downloaded {} / {} bytes", p.downloaded, p.total.map(|t| t.to_string()).unwrap_or("?".into()));
+                    }
+                },
+                &cancel,
+            );
+            bar.finish_and_clear();
+            let path = path?;
+            println!("installed {name} at {}", path.display());
+        }
+        ModelsCmd::Import { dir, name, quantize } => {
+            let q: Quant = quantize.parse().map_err(|e| anyhow!("{e}"))?;
+            let bar = ProgressBar::new(1000);
+            let m = store.import_ct2(&dir, name.as_deref(), q, &mut |p| bar.set_position((p * 1000.0) as u64))?;
+            bar.finish_and_clear();
+            println!("installed {} ({:.1} MB) at {}", m.name, m.size as f64 / 1e6, m.path.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,576 @@
+//! Fallback decoding through an external `ffmpeg` process.
+//!
+//! ffmpeg converts the selected audio stream to 32-bit float at 16 kHz (keeping the source's
+//! channel count) and writes it to a pipe, which is read incrementally. The child process is
+//! killed and reaped when the source is dropped.
+
+use std::collections::VecDeque;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::{FfmpegPolicy, MediaError, Source, TARGET_RATE, Warnings};
+
+/// Located ffmpeg (and, if found, ffprobe) executables.
+#[derive(Debug, Clone)]
+pub(crate) struct Tools {
+    pub ffmpeg: PathBuf,
+    pub ffprobe: Option<PathBuf>,
+}
+
+fn is_executable(p: &Path) -> bool {
+    match std::fs::metadata(p) {
+        Ok(m) if m.is_file() => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                m.permissions().mode() & 0o111 != 0
+            }
+            #[cfg(not(unix))]
+            {
+                true
+            }
+        }
+        _ => false,
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    for dir in std::env::split_paths(&path) {
+        let cand = dir.join(name);
+        if is_executable(&cand) {
+            return Some(cand);
+        }
+        #[cfg(windows)]
+        {
+            let cand = dir.join(format!("{name}.exe"));
+            if is_executable(&cand) {
+                return Some(cand);
+            }
+        }
+    }
+    None
+}
+
+/// `ffprobe` next to a given `ffmpeg` (same directory, same suffix).
+fn sibling_ffprobe(ffmpeg: &Path) -> Option<PathBuf> {
+    let name = ffmpeg.file_name()?.to_string_lossy().into_owned();
+    let probe_name = if name.contains("ffmpeg") {
+        name.replacen("ffmpeg", "ffprobe", 1)
+    } else {
+        "ffprobe".to_string()
+    };
+    let cand = ffmpeg.with_file_name(probe_name);
+    is_executable(&cand).then_some(cand)
+}
+
+/// Resolve the policy to executables, or `None` if ffmpeg may not / cannot be used.
+pub(crate) fn locate(policy: &FfmpegPolicy) -> Option<Tools> {
+    let ffmpeg = match policy {
+        FfmpegPolicy::Never => return None,
+        FfmpegPolicy::Path(p) => {
+            if is_executable(p) {
+                p.clone()
+            } else if p.components().count() == 1 {
+                find_on_path(&p.to_string_lossy())?
+            } else {
+                return None;
+            }
+        }
+        FfmpegPolicy::Auto => match std::env::var_os("TINGJI_FFMPEG").filter(|v| !v.is_empty()) {
+            Some(v) => {
+                let s = v.to_string_lossy().to_ascii_lowercase();
+                if matches!(s.as_str(), "0" | "no" | "none" | "never" | "off" | "false") {
+                    return None;
+                }
+                let p = PathBuf::from(&v);
+                if is_executable(&p) {
+                    p
+                } else if p.components().count() == 1 {
+                    find_on_path(&p.to_string_lossy())?
+                } else {
+                    return None;
+                }
+            }
+            None => find_on_path("ffmpeg")?,
+        },
+    };
+    let ffprobe = sibling_ffprobe(&ffmpeg)
+        .or_else(|| matches!(policy, FfmpegPolicy::Auto).then(|| find_on_path("ffprobe")).flatten());
+    Some(Tools { ffmpeg, ffprobe })
+}
+
+/// One stream as reported by ffprobe / ffmpeg.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamInfo {
+    pub index: u32,
+    pub codec_type: String,
+    pub codec_name: String,
+    pub sample_rate: Option<u32>,
+    pub channels: Option<u16>,
+    pub duration: Option<f64>,
+    pub default: bool,
+}
+
+/// What ffprobe / ffmpeg found in a file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProbeInfo {
+    pub format_name: String,
+    pub duration: Option<f64>,
+    pub probe_score: Option<u32>,
+    pub streams: Vec<StreamInfo>,
+}
+
+impl ProbeInfo {
+    pub fn audio(&self) -> impl Iterator<Item = &StreamInfo> {
+        self.streams.iter().filter(|s| s.codec_type == "audio")
+    }
+}
+
+/// Result of probing: the info, or the reason ffmpeg could not read the file.
+pub(crate) enum Probed {
+    Ok(ProbeInfo),
+    Failed(String),
+}
+
+fn spawn_err(exe: &Path, e: std::io::Error) -> MediaError {
+    MediaError::Ffmpeg { detail: format!("cannot run {}: {e}", exe.display()) }
+}
+
+fn last_line(s: &str) -> String {
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).last().unwrap_or("").to_string()
+}
+
+/// Probe `path` with ffprobe (or `ffmpeg -i` when there is no ffprobe).
+pub(crate) fn probe(tools: &Tools, path: &Path) -> Result<Probed, MediaError> {
+    match &tools.ffprobe {
+        Some(ffprobe) => probe_ffprobe(ffprobe, path),
+        None => probe_ffmpeg(&tools.ffmpeg, path),
+    }
+}
+
+fn unquote(v: &str) -> &str {
+    v.trim().trim_matches('"')
+}
+
+fn probe_ffprobe(ffprobe: &Path, path: &Path) -> Result<Probed, MediaError> {
+    let out = Command::new(ffprobe)
+        .args(["-v", "error", "-show_entries"])
+        .arg(
+            "format=format_name,duration,probe_score:stream=index,codec_type,codec_name,\
+             sample_rate,channels,duration:stream_disposition=default",
+        )
+        .args(["-of", "flat"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| spawn_err(ffprobe, e))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        let line = last_line(&stderr);
+        return Ok(Probed::Failed(if line.is_empty() {
+            format!("ffprobe exited with {}", out.status)
+        } else {
+            line
+        }));
+    }
+    let mut info = ProbeInfo::default();
+    let mut streams: std::collections::BTreeMap<u32, StreamInfo> = Default::default();
+    for line in stdout.lines() {
+        let Some((key, value)) = line.split_once('=') else { continue };
+        let value = unquote(value);
+        if let Some(rest) = key.strip_prefix("format.") {
+            match rest {
+                "format_name" => info.format_name = value.to_string(),
+                "duration" => info.duration = value.parse().ok(),
+                "probe_score" => info.probe_score = value.parse().ok(),
+                _ => {}
+            }
+        } else if let Some(rest) = key.strip_prefix("streams.stream.") {
+            let Some((n, field)) = rest.split_once('.') else { continue };
+            let Ok(n) = n.parse::<u32>() else { continue };
+            let s = streams.entry(n).or_default();
+            match field {
+                "index" => s.index = value.parse().unwrap_or(n),
+                "codec_type" => s.codec_type = value.to_string(),
+                "codec_name" => s.codec_name = value.to_string(),
+                "sample_rate" => s.sample_rate = value.parse().ok().filter(|&r| r > 0),
+                "channels" => s.channels = value.parse().ok().filter(|&c| c > 0),
+                "duration" => s.duration = value.parse().ok(),
+                "disposition.default" => s.default = value == "1",
+                _ => {}
+            }
+        }
+    }
+    info.streams = streams.into_values().collect();
+    Ok(Probed::Ok(info))
+}
+
+fn parse_duration(s: &str) -> Option<f64> {
+    let mut parts = s.trim().split(':');
+    let h: f64 = parts.next()?.parse().ok()?;
+    let m: f64 = parts.next()?.parse().ok()?;
+    let sec: f64 = parts.next()?.parse().ok()?;
+    Some(h * 3600.0 + m * 60.0 + sec)
+}
+
+fn parse_channels(s: &str) -> Option<u16> {
+    let s = s.trim();
+    let base = s.split('(').next().unwrap_or(s).trim();
+    Some(match base {
+        "mono" => 1,
+        "stereo" | "downmix" => 2,
+        "2.1" | "3.0" => 3,
+        "quad" | "4.0" | "3.1" => 4,
+        "5.0" | "4.1" => 5,
+        "5.1" | "6.0" => 6,
+        "6.1" | "7.0" => 7,
+        "7.1" => 8,
+        _ => {
+            let n = base.strip_suffix("channels")?.trim();
+            n.parse().ok()?
+        }
+    })
+}
+
+/// Parse the stream list `ffmpeg -i FILE` prints on stderr.
+fn probe_ffmpeg(ffmpeg: &Path, path: &Path) -> Result<Probed, MediaError> {
+    let out = Command::new(ffmpeg)
+        .args(["-hide_banner", "-nostdin", "-i"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| spawn_err(ffmpeg, e))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    Ok(parse_ffmpeg_banner(&stderr))
+}
+
+pub(crate) fn parse_ffmpeg_banner(stderr: &str) -> Probed {
+    let mut info = ProbeInfo::default();
+    let mut found_input = false;
+    for line in stderr.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("Input #0, ") {
+            found_input = true;
+            info.format_name = rest.split(", from").next().unwrap_or("").to_string();
+        } else if let Some(rest) = t.strip_prefix("Duration: ") {
+            info.duration = parse_duration(rest.split(',').next().unwrap_or(""));
+        } else if let Some(rest) = t.strip_prefix("Stream #0:") {
+            let idx: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            let Ok(index) = idx.parse() else { continue };
+            let mut s = StreamInfo { index, ..Default::default() };
+            let kinds = [("Audio: ", "audio"), ("Video: ", "video"), ("Subtitle: ", "subtitle"), ("Data: ", "data")];
+            let Some((desc, kind)) =
+                kinds.iter().find_map(|(k, n)| rest.split_once(k).map(|(_, d)| (d, *n)))
+            else {
+                continue;
+            };
+            s.codec_type = kind.to_string();
+            s.codec_name = desc.split([' ', ',']).next().unwrap_or("").to_string();
+            s.default = rest.contains("(default)");
+            if kind == "audio" {
+                let fields: Vec<&str> = desc.split(", ").collect();
+                for (i, f) in fields.iter().enumerate() {
+                    if let Some(hz) = f.strip_suffix(" Hz") {
+                        s.sample_rate = hz.trim().parse().ok();
+                        if let Some(ch) = fields.get(i + 1) {
+                            s.channels = parse_channels(ch);
+                        }
+                    }
+                }
+            }
+            info.streams.push(s);
+        }
+    }
+    if found_input {
+        Probed::Ok(info)
+    } else {
+        Probed::Failed(last_line(stderr))
+    }
+}
+
+/// Bounded log of ffmpeg's stderr, filled by a background thread.
+#[derive(Default)]
+struct StderrLog {
+    lines: VecDeque<String>,
+    total: usize,
+}
+
+const STDERR_KEEP: usize = 20;
+
+pub(crate) struct FfmpegSource {
+    ffmpeg: PathBuf,
+    path: PathBuf,
+    stream_index: u32,
+    channels: usize,
+    child: Option<Child>,
+    stdout: Option<ChildStdout>,
+    stderr_thread: Option<JoinHandle<()>>,
+    log: Arc<Mutex<StderrLog>>,
+    bytes: Vec<u8>,
+    /// Bytes of an incomplete frame carried over to the next read.
+    carry: usize,
+    produced: u64,
+    error: Option<MediaError>,
+    finished: bool,
+}
+
+const READ_BYTES: usize = 64 * 1024;
+
+impl FfmpegSource {
+    pub(crate) fn spawn(
+        ffmpeg: &Path,
+        path: &Path,
+        stream_index: u32,
+        channels: u16,
+    ) -> Result<Self, MediaError> {
+        let mut s = FfmpegSource {
+            ffmpeg: ffmpeg.to_path_buf(),
+            path: path.to_path_buf(),
+            stream_index,
+            channels: channels.max(1) as usize,
+            child: None,
+            stdout: None,
+            stderr_thread: None,
+            log: Default::default(),
+            bytes: vec![0; READ_BYTES],
+            carry: 0,
+            produced: 0,
+            error: None,
+            finished: false,
+        };
+        s.start(None)?;
+        Ok(s)
+    }
+
+    fn start(&mut self, start_secs: Option<f64>) -> Result<(), MediaError> {
+        self.stop();
+        let mut args: Vec<OsString> =
+            ["-nostdin", "-hide_banner", "-v", "error"].iter().map(Into::into).collect();
+        // Seeking: a fast (keyframe/packet-accurate) input seek to a few seconds before the
+        // target, then an exact output seek for the rest.
+        let (coarse, fine) = match start_secs {
+            Some(ss) if ss > 0.0 => {
+                let coarse = (ss - 10.0).max(0.0);
+                (Some(coarse), Some(ss - coarse))
+            }
+            _ => (None, None),
+        };
+        if let Some(c) = coarse.filter(|c| *c > 0.0) {
+            args.push("-ss".into());
+            args.push(format!("{c:.6}").into());
+        }
+        args.push("-i".into());
+        args.push(self.path.clone().into_os_string());
+        args.push("-map".into());
+        args.push(format!("0:{}", self.stream_index).into());
+        if let Some(f) = fine {
+            args.push("-ss".into());
+            args.push(format!("{f:.6}").into());
+        }
+        for a in [
+            // Honour timestamps (pad gaps such as decoder delay, drop overlaps), so that sample
+            // index == presentation time, with or without seeking.
+            "-af".to_string(),
+            "aresample=async=1:min_hard_comp=0.02:first_pts=0".into(),
+            "-vn".into(),
+            "-sn".into(),
+            "-dn".into(),
+            "-f".into(),
+            "f32le".into(),
+            "-acodec".into(),
+            "pcm_f32le".into(),
+            "-ac".into(),
+            self.channels.to_string(),
+            "-ar".into(),
+            TARGET_RATE.to_string(),
+            "pipe:1".into(),
+        ] {
+            args.push(a.into());
+        }
+        tracing::debug!(ffmpeg = %self.ffmpeg.display(), ?args, "spawning ffmpeg");
+        let mut child = Command::new(&self.ffmpeg)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| spawn_err(&self.ffmpeg, e))?;
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let log = Arc::new(Mutex::new(StderrLog::default()));
+        let log2 = Arc::clone(&log);
+        let thread = stderr.map(|stderr| {
+            std::thread::spawn(move || {
+                let reader = BufReader::new(stderr);
+                for line in reader.split(b'\n') {
+                    let Ok(line) = line else { break };
+                    let line = String::from_utf8_lossy(&line).trim().to_string();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    tracing::debug!("ffmpeg: {line}");
+                    if let Ok(mut l) = log2.lock() {
+                        l.total += 1;
+                        if l.lines.len() == STDERR_KEEP {
+                            l.lines.pop_front();
+                        }
+                        l.lines.push_back(line);
+                    }
+                }
+            })
+        });
+        self.child = Some(child);
+        self.stdout = stdout;
+        self.stderr_thread = thread;
+        self.log = log;
+        self.carry = 0;
+        self.finished = false;
+        self.error = None;
+        Ok(())
+    }
+
+    /// Kill (if still running) and reap the child.
+    fn stop(&mut self) {
+        self.stdout = None;
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(t) = self.stderr_thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// End of stdout: reap the child and check how it ended.
+    fn finish(&mut self, warnings: &mut Warnings) {
+        self.finished = true;
+        self.stdout = None;
+        let status = self.child.take().map(|mut c| c.wait());
+        if let Some(t) = self.stderr_thread.take() {
+            let _ = t.join();
+        }
+        let (lines, total) = match self.log.lock() {
+            Ok(l) => (l.lines.iter().cloned().collect::<Vec<_>>(), l.total),
+            Err(_) => (Vec::new(), 0),
+        };
+        let last = lines.last().cloned().unwrap_or_default();
+        match status {
+            Some(Ok(st)) if st.success() => {
+                if total > lines.len() {
+                    warnings.push(format!("ffmpeg reported {total} problems; the last ones follow"));
+                }
+                for l in &lines {
+                    warnings.push(format!("ffmpeg: {l}"));
+                }
+            }
+            Some(Ok(st)) => {
+                let detail = if last.is_empty() { format!("ffmpeg exited with {st}") } else { last };
+                self.error = Some(MediaError::Ffmpeg { detail });
+            }
+            Some(Err(e)) => {
+                self.error = Some(MediaError::Ffmpeg { detail: format!("waiting for ffmpeg: {e}") });
+            }
+            None => {}
+        }
+    }
+
+    pub(crate) fn take_error(&mut self) -> Option<MediaError> {
+        self.error.take()
+    }
+}
+
+impl Drop for FfmpegSource {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Source for FfmpegSource {
+    fn read(
+        &mut self,
+        out: &mut Vec<Vec<f32>>,
+        warnings: &mut Warnings,
+    ) -> Result<Option<u32>, MediaError> {
+        if self.finished {
+            return Ok(None);
+        }
+        let frame_bytes = 4 * self.channels;
+        loop {
+            let Some(stdout) = self.stdout.as_mut() else {
+                self.finish(warnings);
+                return Ok(None);
+            };
+            let n = match stdout.read(&mut self.bytes[self.carry..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(MediaError::Io(e)),
+            };
+            if n == 0 {
+                if self.carry > 0 {
+                    warnings.push("ffmpeg output ended with an incomplete frame".into());
+                }
+                self.finish(warnings);
+                return Ok(None);
+            }
+            let avail = self.carry + n;
+            let frames = avail / frame_bytes;
+            if frames == 0 {
+                self.carry = avail;
+                continue;
+            }
+            out.resize(self.channels, Vec::new());
+            for ch in out.iter_mut() {
+                ch.clear();
+                ch.reserve(frames);
+            }
+            for f in self.bytes[..frames * frame_bytes].chunks_exact(frame_bytes) {
+                for (c, s) in f.chunks_exact(4).enumerate() {
+                    out[c].push(f32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+                }
+            }
+            let used = frames * frame_bytes;
+            self.bytes.copy_within(used..avail, 0);
+            self.carry = avail - used;
+            self.produced += frames as u64;
+            return Ok(Some(TARGET_RATE));
+        }
+    }
+
+    fn seek(&mut self, frame: u64, _warnings: &mut Warnings) -> Result<Option<u64>, MediaError> {
+        self.start(Some(frame as f64 / TARGET_RATE as f64))?;
+        self.produced = frame;
+        Ok(Some(frame))
+    }
+
+    fn take_error(&mut self) -> Option<MediaError> {
+        FfmpegSource::take_error(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_parsing() {
+        let s = "Input #0, asf, from 'x.wma':\n  Metadata:\n    encoder : Lavf\n  Duration: 00:00:11.05, start: 0.000000, bitrate: 66 kb/s\n  Stream #0:0: Audio: wmav2 (a[1][0][0] / 0x0161), 16000 Hz, 2 channels, fltp, 64 kb/s\n  Stream #0:1(eng): Audio: aac (LC), 44100 Hz, 5.1(side), fltp (default)\nAt least one output file must be specified\n";
+        let Probed::Ok(info) = parse_ffmpeg_banner(s) else { panic!() };
+        assert_eq!(info.format_name, "asf");
+        assert!((info.duration.unwrap() - 11.05).abs() < 1e-9);
+        assert_eq!(info.streams.len(), 2);
+        assert_eq!(info.streams[0].codec_name, "wmav2");
+        assert_eq!(info.streams[0].channels, Some(2));
+        assert_eq!(info.streams[0].sample_rate, Some(16000));
+        assert_eq!(info.streams[1].channels, Some(6));
+        assert!(info.streams[1].default);
+        let Probed::Failed(m) = parse_ffmpeg_banner("x.txt: Invalid data found when processing input\n") else { panic!() };
+        assert!(m.contains("Invalid data"));
+    }
+}

