@@ -8,3 +8,4 @@ export TINGJI_TESTDATA="${TINGJI_TESTDATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/
 export PATH="$HOME/.cargo/bin:$PATH"
 export TINGJI_FW_PYTHON="${TINGJI_FW_PYTHON:-$TINGJI_CACHE/fw-venv/bin/python}"
 export TINGJI_CT2_TINY="${TINGJI_CT2_TINY:-$TINGJI_CACHE/ct2/tiny.en}" TINGJI_CT2_BASE="${TINGJI_CT2_BASE:-$TINGJI_CACHE/ct2/base}"
+export TINGJI_MEL_NPZ="${TINGJI_MEL_NPZ:-$TINGJI_CACHE/mel_filters.npz}"

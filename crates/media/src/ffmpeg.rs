@@ -70,37 +70,37 @@ fn sibling_ffprobe(ffmpeg: &Path) -> Option<PathBuf> {
 
 /// Resolve the policy to executables, or `None` if ffmpeg may not / cannot be used.
 pub(crate) fn locate(policy: &FfmpegPolicy) -> Option<Tools> {
-    let ffmpeg = match policy {
+    locate_with(policy, std::env::var_os("TINGJI_FFMPEG"))
+}
+
+/// A configured executable: a path, or a bare name looked up on `PATH`.
+fn configured(p: &Path) -> Option<PathBuf> {
+    if is_executable(p) {
+        Some(p.to_path_buf())
+    } else if p.components().count() == 1 {
+        find_on_path(&p.to_string_lossy())
+    } else {
+        None
+    }
+}
+
+fn locate_with(policy: &FfmpegPolicy, env: Option<OsString>) -> Option<Tools> {
+    let (ffmpeg, from_path) = match policy {
         FfmpegPolicy::Never => return None,
-        FfmpegPolicy::Path(p) => {
-            if is_executable(p) {
-                p.clone()
-            } else if p.components().count() == 1 {
-                find_on_path(&p.to_string_lossy())?
-            } else {
-                return None;
-            }
-        }
-        FfmpegPolicy::Auto => match std::env::var_os("TINGJI_FFMPEG").filter(|v| !v.is_empty()) {
+        FfmpegPolicy::Path(p) => (configured(p)?, false),
+        FfmpegPolicy::Auto => match env.filter(|v| !v.is_empty()) {
             Some(v) => {
                 let s = v.to_string_lossy().to_ascii_lowercase();
                 if matches!(s.as_str(), "0" | "no" | "none" | "never" | "off" | "false") {
                     return None;
                 }
-                let p = PathBuf::from(&v);
-                if is_executable(&p) {
-                    p
-                } else if p.components().count() == 1 {
-                    find_on_path(&p.to_string_lossy())?
-                } else {
-                    return None;
-                }
+                (configured(Path::new(&v))?, false)
             }
-            None => find_on_path("ffmpeg")?,
+            None => (find_on_path("ffmpeg")?, true),
         },
     };
-    let ffprobe = sibling_ffprobe(&ffmpeg)
-        .or_else(|| matches!(policy, FfmpegPolicy::Auto).then(|| find_on_path("ffprobe")).flatten());
+    let ffprobe =
+        sibling_ffprobe(&ffmpeg).or_else(|| from_path.then(|| find_on_path("ffprobe")).flatten());
     Some(Tools { ffmpeg, ffprobe })
 }
 
@@ -138,11 +138,17 @@ pub(crate) enum Probed {
 }
 
 fn spawn_err(exe: &Path, e: std::io::Error) -> MediaError {
-    MediaError::Ffmpeg { detail: format!("cannot run {}: {e}", exe.display()) }
+    MediaError::Ffmpeg {
+        detail: format!("cannot run {}: {e}", exe.display()),
+    }
 }
 
 fn last_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).last().unwrap_or("").to_string()
+    s.lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_string()
 }
 
 /// Probe `path` with ffprobe (or `ffmpeg -i` when there is no ffprobe).
@@ -182,7 +188,9 @@ fn probe_ffprobe(ffprobe: &Path, path: &Path) -> Result<Probed, MediaError> {
     let mut info = ProbeInfo::default();
     let mut streams: std::collections::BTreeMap<u32, StreamInfo> = Default::default();
     for line in stdout.lines() {
-        let Some((key, value)) = line.split_once('=') else { continue };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
         let value = unquote(value);
         if let Some(rest) = key.strip_prefix("format.") {
             match rest {
@@ -192,7 +200,9 @@ fn probe_ffprobe(ffprobe: &Path, path: &Path) -> Result<Probed, MediaError> {
                 _ => {}
             }
         } else if let Some(rest) = key.strip_prefix("streams.stream.") {
-            let Some((n, field)) = rest.split_once('.') else { continue };
+            let Some((n, field)) = rest.split_once('.') else {
+                continue;
+            };
             let Ok(n) = n.parse::<u32>() else { continue };
             let s = streams.entry(n).or_default();
             match field {
@@ -264,10 +274,19 @@ pub(crate) fn parse_ffmpeg_banner(stderr: &str) -> Probed {
         } else if let Some(rest) = t.strip_prefix("Stream #0:") {
             let idx: String = rest.chars().take_while(char::is_ascii_digit).collect();
             let Ok(index) = idx.parse() else { continue };
-            let mut s = StreamInfo { index, ..Default::default() };
-            let kinds = [("Audio: ", "audio"), ("Video: ", "video"), ("Subtitle: ", "subtitle"), ("Data: ", "data")];
-            let Some((desc, kind)) =
-                kinds.iter().find_map(|(k, n)| rest.split_once(k).map(|(_, d)| (d, *n)))
+            let mut s = StreamInfo {
+                index,
+                ..Default::default()
+            };
+            let kinds = [
+                ("Audio: ", "audio"),
+                ("Video: ", "video"),
+                ("Subtitle: ", "subtitle"),
+                ("Data: ", "data"),
+            ];
+            let Some((desc, kind)) = kinds
+                .iter()
+                .find_map(|(k, n)| rest.split_once(k).map(|(_, d)| (d, *n)))
             else {
                 continue;
             };
@@ -351,8 +370,10 @@ impl FfmpegSource {
 
     fn start(&mut self, start_secs: Option<f64>) -> Result<(), MediaError> {
         self.stop();
-        let mut args: Vec<OsString> =
-            ["-nostdin", "-hide_banner", "-v", "error"].iter().map(Into::into).collect();
+        let mut args: Vec<OsString> = ["-nostdin", "-hide_banner", "-nostats", "-v", "error"]
+            .iter()
+            .map(Into::into)
+            .collect();
         // Seeking: a fast (keyframe/packet-accurate) input seek to a few seconds before the
         // target, then an exact output seek for the rest.
         let (coarse, fine) = match start_secs {
@@ -464,18 +485,26 @@ impl FfmpegSource {
         match status {
             Some(Ok(st)) if st.success() => {
                 if total > lines.len() {
-                    warnings.push(format!("ffmpeg reported {total} problems; the last ones follow"));
+                    warnings.push(format!(
+                        "ffmpeg reported {total} problems; the last ones follow"
+                    ));
                 }
                 for l in &lines {
                     warnings.push(format!("ffmpeg: {l}"));
                 }
             }
             Some(Ok(st)) => {
-                let detail = if last.is_empty() { format!("ffmpeg exited with {st}") } else { last };
+                let detail = if last.is_empty() {
+                    format!("ffmpeg exited with {st}")
+                } else {
+                    last
+                };
                 self.error = Some(MediaError::Ffmpeg { detail });
             }
             Some(Err(e)) => {
-                self.error = Some(MediaError::Ffmpeg { detail: format!("waiting for ffmpeg: {e}") });
+                self.error = Some(MediaError::Ffmpeg {
+                    detail: format!("waiting for ffmpeg: {e}"),
+                });
             }
             None => {}
         }
@@ -559,9 +588,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn locating_ffmpeg() {
+        assert!(locate_with(&FfmpegPolicy::Never, None).is_none());
+        assert!(locate_with(&FfmpegPolicy::Auto, Some("never".into())).is_none());
+        assert!(locate_with(&FfmpegPolicy::Auto, Some("/nonexistent/ffmpeg".into())).is_none());
+        let missing = FfmpegPolicy::Path("/nonexistent/ffmpeg".into());
+        assert!(locate_with(&missing, None).is_none());
+        // ffmpeg is installed wherever these tests run.
+        let t = locate_with(&FfmpegPolicy::Auto, None).expect("ffmpeg on PATH");
+        assert!(t.ffmpeg.ends_with("ffmpeg"));
+        let t2 = locate_with(&FfmpegPolicy::Auto, Some(t.ffmpeg.clone().into_os_string())).unwrap();
+        assert_eq!(t2.ffmpeg, t.ffmpeg);
+        let t3 = locate_with(&FfmpegPolicy::Path("ffmpeg".into()), None).unwrap();
+        assert_eq!(t3.ffmpeg, t.ffmpeg);
+    }
+
+    #[test]
     fn banner_parsing() {
         let s = "Input #0, asf, from 'x.wma':\n  Metadata:\n    encoder : Lavf\n  Duration: 00:00:11.05, start: 0.000000, bitrate: 66 kb/s\n  Stream #0:0: Audio: wmav2 (a[1][0][0] / 0x0161), 16000 Hz, 2 channels, fltp, 64 kb/s\n  Stream #0:1(eng): Audio: aac (LC), 44100 Hz, 5.1(side), fltp (default)\nAt least one output file must be specified\n";
-        let Probed::Ok(info) = parse_ffmpeg_banner(s) else { panic!() };
+        let Probed::Ok(info) = parse_ffmpeg_banner(s) else {
+            panic!()
+        };
         assert_eq!(info.format_name, "asf");
         assert!((info.duration.unwrap() - 11.05).abs() < 1e-9);
         assert_eq!(info.streams.len(), 2);
@@ -570,7 +617,11 @@ mod tests {
         assert_eq!(info.streams[0].sample_rate, Some(16000));
         assert_eq!(info.streams[1].channels, Some(6));
         assert!(info.streams[1].default);
-        let Probed::Failed(m) = parse_ffmpeg_banner("x.txt: Invalid data found when processing input\n") else { panic!() };
+        let Probed::Failed(m) =
+            parse_ffmpeg_banner("x.txt: Invalid data found when processing input\n")
+        else {
+            panic!()
+        };
         assert!(m.contains("Invalid data"));
     }
 }

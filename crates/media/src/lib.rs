@@ -32,9 +32,21 @@
 //! * **The source file is never modified** — it is only ever opened for reading (and given to
 //!   ffmpeg as an input).
 //! * **Errors are classified, never panics**: every failure maps to a [`MediaError`] variant with
-//!   a stable [`code`](MediaError::code). A damaged packet in the middle is skipped with a warning;
-//!   a file that ends early returns what could be decoded and reports
-//!   `"file is truncated at 12.3 s"` in [`AudioStream::warnings`].
+//!   a stable [`code`](MediaError::code) (even a panic inside symphonia on malformed data is
+//!   caught and reported as [`MediaError::Corrupt`]). A damaged packet in the middle is skipped
+//!   with a warning; a file that ends early returns what could be decoded and reports
+//!   `"file is truncated at 12.3 s"` in [`AudioStream::warnings`]. A file is recognised by its
+//!   content: a text file named `.mp3` is [`MediaError::NotMedia`], a WAV named `.mp3` decodes.
+//! * **Time-aligned output**: sample `i` of the output is at `i / 16000` s of the track.
+//!   Encoder delay is removed where the container says how (gapless info of MP3/Vorbis/Opus,
+//!   the edit list of AAC in MP4/M4A); ffmpeg's output follows the stream timestamps.
+//!
+//! ## Track choice
+//!
+//! The audio track flagged default is decoded (for Matroska/WebM the `FlagDefault` elements are
+//! read directly, because a missing element means "default"), otherwise the first audio track;
+//! [`DecodeOptions::track`] overrides this. With several audio tracks,
+//! [`MediaInfo::track_note`] says which one was taken.
 //!
 //! ```no_run
 //! use tingji_media::{AudioStream, DecodeOptions};
@@ -153,13 +165,21 @@ impl Warnings {
             self.list.push(msg);
         } else if !self.full {
             self.full = true;
-            self.list.push("further warnings are not listed (see the log)".into());
+            self.list
+                .push("further warnings are not listed (see the log)".into());
         }
     }
 
     pub(crate) fn truncated_at(&mut self, secs: f64) {
         self.truncated_ms = Some((secs * 1000.0).round().max(0.0) as u64);
         self.list.push(format!("file is truncated at {secs:.1} s"));
+    }
+
+    fn truncated_early(&mut self, secs: f64, declared_secs: f64) {
+        self.truncated_ms = Some((secs * 1000.0).round().max(0.0) as u64);
+        self.list.push(format!(
+            "file is truncated at {secs:.1} s (its header declares {declared_secs:.1} s)"
+        ));
     }
 }
 
@@ -202,6 +222,8 @@ pub struct AudioStream {
     deferred: Option<MediaError>,
     warnings: Warnings,
     channel_mismatch_warned: bool,
+    /// Duration the track header declares (to notice files that end early without an error).
+    declared_ms: Option<u64>,
 }
 
 impl fmt::Debug for AudioStream {
@@ -219,17 +241,22 @@ impl fmt::Debug for AudioStream {
 fn with_path(e: MediaError, path: &Path) -> MediaError {
     match e {
         MediaError::Corrupt { path: p, detail } if p.as_os_str().is_empty() => {
-            MediaError::Corrupt { path: path.to_path_buf(), detail }
+            MediaError::Corrupt {
+                path: path.to_path_buf(),
+                detail,
+            }
         }
         MediaError::Truncated { path: p, at_ms } if p.as_os_str().is_empty() => {
-            MediaError::Truncated { path: path.to_path_buf(), at_ms }
+            MediaError::Truncated {
+                path: path.to_path_buf(),
+                at_ms,
+            }
         }
         other => other,
     }
 }
 
-const RAW_HINT: &str =
-    "if it is headerless PCM, pass its format, e.g. --raw-format s16le:16000:1 (sample:rate:channels)";
+const RAW_HINT: &str = "if it is headerless PCM, pass its format, e.g. --raw-format s16le:16000:1 (sample:rate:channels)";
 
 /// How the ffmpeg fallback was reached (decides the error when ffmpeg cannot help).
 enum Via {
@@ -280,10 +307,32 @@ fn ffmpeg_non_media(format_name: &str) -> bool {
     first.ends_with("_pipe")
         || matches!(
             first,
-            "image2" | "tty" | "srt" | "ass" | "webvtt" | "subviewer" | "subviewer1" | "lrc"
-                | "microdvd" | "jacosub" | "sami" | "mpl2" | "pjs" | "realtext" | "stl"
-                | "vplayer" | "aqtitle" | "mpsub" | "scc" | "ffmetadata" | "concat" | "hls"
-                | "gif" | "apng" | "bin" | "txt"
+            "image2"
+                | "tty"
+                | "srt"
+                | "ass"
+                | "webvtt"
+                | "subviewer"
+                | "subviewer1"
+                | "lrc"
+                | "microdvd"
+                | "jacosub"
+                | "sami"
+                | "mpl2"
+                | "pjs"
+                | "realtext"
+                | "stl"
+                | "vplayer"
+                | "aqtitle"
+                | "mpsub"
+                | "scc"
+                | "ffmetadata"
+                | "concat"
+                | "hls"
+                | "gif"
+                | "apng"
+                | "bin"
+                | "txt"
         )
 }
 
@@ -320,23 +369,30 @@ impl AudioStream {
                 audio_tracks: 1,
                 track_note: None,
             };
-            return Self::build(info, opts, Box::new(source), warnings);
+            return Self::build(info, opts, Box::new(source), warnings, None);
         }
 
         let head = read_head(path)?;
         if head.is_empty() {
             return Err(MediaError::Empty(path.to_path_buf()));
         }
-        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
         let sniffed = sniff::sniff(&head);
         tracing::debug!(path = %path.display(), ?sniffed, "sniffed");
         match sniffed {
-            Sniffed::NotMedia(detail) => {
-                Err(MediaError::NotMedia { path: path.to_path_buf(), detail })
-            }
-            Sniffed::Foreign(name) => {
-                Self::open_ffmpeg(path, opts, Via::Foreign(name.to_string()), ext.as_deref(), warnings)
-            }
+            Sniffed::NotMedia(detail) => Err(MediaError::NotMedia {
+                path: path.to_path_buf(),
+                detail,
+            }),
+            Sniffed::Foreign(name) => Self::open_ffmpeg(
+                path,
+                opts,
+                Via::Foreign(name.to_string()),
+                ext.as_deref(),
+                warnings,
+            ),
             Sniffed::Unknown => {
                 if ext.as_deref().is_some_and(sniff::is_raw_extension) {
                     return Err(MediaError::Unsupported {
@@ -347,7 +403,8 @@ impl AudioStream {
                 Self::open_ffmpeg(path, opts, Via::Unknown, ext.as_deref(), warnings)
             }
             Sniffed::Native(container) => {
-                match native::open(path, ext.as_deref(), opts.track, &mut warnings) {
+                let open_ended = sniff::wav_open_ended(&head);
+                match native::open(path, ext.as_deref(), opts.track, open_ended, &mut warnings) {
                     Ok(n) => {
                         let container = if container == "mp3" || container == "aac" {
                             // Trust symphonia about MPEG audio layers / ADTS.
@@ -367,7 +424,13 @@ impl AudioStream {
                             audio_tracks: n.audio_tracks,
                             track_note: n.track_note,
                         };
-                        Self::build(info, opts, Box::new(n.source), warnings)
+                        Self::build(
+                            info,
+                            opts,
+                            Box::new(n.source),
+                            warnings,
+                            n.track_duration_ms,
+                        )
                     }
                     Err(fail) => {
                         tracing::debug!(?fail, "native decoding not possible");
@@ -395,7 +458,8 @@ impl AudioStream {
                             }
                             native::NativeFail::Io(e) => return Err(MediaError::Io(e)),
                         };
-                        Self::open_ffmpeg(path, opts, via, ext.as_deref(), warnings)
+                        // Problems met by the failed native attempt are not this stream's.
+                        Self::open_ffmpeg(path, opts, via, ext.as_deref(), Warnings::default())
                     }
                 }
             }
@@ -418,7 +482,10 @@ impl AudioStream {
                 Via::NativeCorrupt(detail) => MediaError::Corrupt { path: p(), detail },
                 Via::NativeNoAudio => MediaError::NoAudioTrack(p()),
                 Via::Unknown => match ext.and_then(sniff::media_extension_name) {
-                    Some(name) => MediaError::FfmpegMissing { path: p(), format: name.into() },
+                    Some(name) => MediaError::FfmpegMissing {
+                        path: p(),
+                        format: name.into(),
+                    },
                     None => MediaError::NotMedia {
                         path: p(),
                         detail: format!("unrecognised data; {RAW_HINT}"),
@@ -437,9 +504,10 @@ impl AudioStream {
                     },
                     Via::NativeNoAudio => MediaError::NoAudioTrack(p()),
                     Via::NativeCorrupt(detail) => MediaError::Corrupt { path: p(), detail },
-                    Via::Foreign(_) | Via::NativeUnsupported(_) => {
-                        MediaError::Corrupt { path: p(), detail: format!("ffmpeg: {line}") }
-                    }
+                    Via::Foreign(_) | Via::NativeUnsupported(_) => MediaError::Corrupt {
+                        path: p(),
+                        detail: format!("ffmpeg: {line}"),
+                    },
                 });
             }
         };
@@ -481,9 +549,17 @@ impl AudioStream {
         };
         let channels = stream
             .channels
-            .unwrap_or(if opts.channels == ChannelMode::Mono { 1 } else { 2 });
+            .unwrap_or(if opts.channels == ChannelMode::Mono {
+                1
+            } else {
+                2
+            });
         let track_note = (audio.len() > 1).then(|| {
-            format!("{} audio tracks; using track {} ({reason})", audio.len(), stream.index)
+            format!(
+                "{} audio tracks; using track {} ({reason})",
+                audio.len(),
+                stream.index
+            )
         });
         let container = match &via {
             Via::Foreign(name) => name.clone(),
@@ -510,12 +586,25 @@ impl AudioStream {
                 tracing::info!("{}: using ffmpeg for {what}", path.display())
             }
             Via::NativeCorrupt(why) => {
-                tracing::info!("{}: native decoder failed ({why}); using ffmpeg", path.display())
+                tracing::info!(
+                    "{}: native decoder failed ({why}); using ffmpeg",
+                    path.display()
+                )
             }
             _ => tracing::debug!("{}: using ffmpeg", path.display()),
         }
+        let mut warnings = warnings;
+        if let Via::NativeCorrupt(why) = &via {
+            warnings.push(format!(
+                "the native decoder failed ({why}); decoded with ffmpeg"
+            ));
+        }
+        let declared_ms = stream
+            .duration
+            .filter(|d| d.is_finite() && *d > 0.0)
+            .map(|d| (d * 1000.0) as u64);
         let source = ffmpeg::FfmpegSource::spawn(&tools.ffmpeg, path, stream.index, channels)?;
-        Self::build(info, opts, Box::new(source), warnings)
+        Self::build(info, opts, Box::new(source), warnings, declared_ms)
     }
 
     /// Decode the first block, create the resampler and assemble the stream.
@@ -524,11 +613,13 @@ impl AudioStream {
         opts: &DecodeOptions,
         mut source: Box<dyn Source>,
         mut warnings: Warnings,
+        declared_ms: Option<u64>,
     ) -> Result<AudioStream, MediaError> {
         let path = info.path.clone();
         let mut first = Vec::new();
-        let first_rate =
-            source.read(&mut first, &mut warnings).map_err(|e| with_path(e, &path))?;
+        let first_rate = source
+            .read(&mut first, &mut warnings)
+            .map_err(|e| with_path(e, &path))?;
         let (rate, src_channels) = match first_rate {
             Some(rate) => {
                 if info.backend != Backend::Ffmpeg {
@@ -541,7 +632,11 @@ impl AudioStream {
                 if let Some(e) = source.take_error() {
                     return Err(with_path(e, &path));
                 }
-                let rate = if info.backend == Backend::Ffmpeg { TARGET_RATE } else { info.sample_rate };
+                let rate = if info.backend == Backend::Ffmpeg {
+                    TARGET_RATE
+                } else {
+                    info.sample_rate
+                };
                 (rate.max(1), info.channels.max(1) as usize)
             }
         };
@@ -565,6 +660,7 @@ impl AudioStream {
             deferred: None,
             warnings,
             channel_mismatch_warned: false,
+            declared_ms,
         })
     }
 
@@ -607,6 +703,7 @@ impl AudioStream {
             self.resampler.finish(&mut self.queue)?;
             self.eof = true;
             self.deferred = self.source.take_error();
+            self.check_declared_duration();
             return Ok(());
         };
         let frames = self.src_buf.first().map_or(0, Vec::len);
@@ -614,14 +711,18 @@ impl AudioStream {
             return Ok(());
         }
         if rate != self.resampler.rate() {
-            tracing::warn!("sample rate changed from {} to {rate} Hz", self.resampler.rate());
+            tracing::warn!(
+                "sample rate changed from {} to {rate} Hz",
+                self.resampler.rate()
+            );
             self.resampler.finish(&mut self.queue)?;
             self.resampler = StreamResampler::new(rate, self.out_channels)?;
         }
         let n_src = self.src_buf.len();
         match self.opts.channels {
             ChannelMode::Mono if n_src == 1 => {
-                self.resampler.push(&self.src_buf, frames, &mut self.queue)?;
+                self.resampler
+                    .push(&self.src_buf, frames, &mut self.queue)?;
             }
             ChannelMode::Mono => {
                 let mix = &mut self.mix_buf[0];
@@ -636,10 +737,12 @@ impl AudioStream {
                 for m in mix.iter_mut() {
                     *m *= scale;
                 }
-                self.resampler.push(&self.mix_buf, frames, &mut self.queue)?;
+                self.resampler
+                    .push(&self.mix_buf, frames, &mut self.queue)?;
             }
             ChannelMode::Separate if n_src == self.out_channels => {
-                self.resampler.push(&self.src_buf, frames, &mut self.queue)?;
+                self.resampler
+                    .push(&self.src_buf, frames, &mut self.queue)?;
             }
             ChannelMode::Separate => {
                 if !self.channel_mismatch_warned {
@@ -658,10 +761,29 @@ impl AudioStream {
                         None => m.resize(frames, 0.0),
                     }
                 }
-                self.resampler.push(&self.mix_buf, frames, &mut self.queue)?;
+                self.resampler
+                    .push(&self.mix_buf, frames, &mut self.queue)?;
             }
         }
         Ok(())
+    }
+
+    /// At the end: a stream much shorter than its header declares was cut off.
+    fn check_declared_duration(&mut self) {
+        let (Some(declared), None) = (self.declared_ms, self.warnings.truncated_ms) else {
+            return;
+        };
+        let total = self.pos + self.queue[0].len() as u64;
+        let decoded_ms = total * 1000 / TARGET_RATE as u64;
+        if decoded_ms + (declared / 33).max(1000) < declared {
+            let msg = format!("decoded {decoded_ms} ms of the declared {declared} ms");
+            tracing::warn!(
+                "{}: {msg}; the file is probably truncated",
+                self.info.path.display()
+            );
+            self.warnings
+                .truncated_early(decoded_ms as f64 / 1000.0, declared as f64 / 1000.0);
+        }
     }
 
     fn fill_checked(&mut self) -> Result<(), MediaError> {
@@ -682,9 +804,15 @@ impl AudioStream {
             let avail = self.queue[0].len();
             if avail >= CHUNK_FRAMES || (self.eof && avail > 0) {
                 let n = avail.min(CHUNK_FRAMES);
-                let channels: Vec<Vec<f32>> =
-                    self.queue.iter_mut().map(|q| q.drain(..n).collect()).collect();
-                let chunk = Chunk { start_sample: self.pos, channels };
+                let channels: Vec<Vec<f32>> = self
+                    .queue
+                    .iter_mut()
+                    .map(|q| q.drain(..n).collect())
+                    .collect();
+                let chunk = Chunk {
+                    start_sample: self.pos,
+                    channels,
+                };
                 self.pos += n as u64;
                 return Ok(Some(chunk));
             }
@@ -781,7 +909,10 @@ mod tests {
     fn codes_are_snake_case() {
         let e = MediaError::NoAudioTrack(PathBuf::from("x"));
         assert_eq!(e.code(), "no_audio_track");
-        let e = MediaError::FfmpegMissing { path: "a.wma".into(), format: "asf".into() };
+        let e = MediaError::FfmpegMissing {
+            path: "a.wma".into(),
+            format: "asf".into(),
+        };
         assert!(e.to_string().contains("ffmpeg"));
     }
 }

@@ -116,7 +116,12 @@ fn parse_tracks<R: Read + Seek>(r: &mut R, size: u64) -> Option<Vec<MkvTrack>> {
             r.seek(SeekFrom::Current(esize as i64)).ok()?;
             continue;
         }
-        let mut t = MkvTrack { number: 0, track_type: 0, default: true, enabled: true };
+        let mut t = MkvTrack {
+            number: 0,
+            track_type: 0,
+            default: true,
+            enabled: true,
+        };
         let mut u = 0u64;
         while u < esize {
             let (cid, cil) = read_id(r)?;

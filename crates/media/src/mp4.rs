@@ -54,11 +54,15 @@ fn atoms<R: Read + Seek>(r: &mut R, start: u64, end: u64) -> Option<Vec<Atom>> {
             1 => (16, read_u64(r)?),
             n => (8, n),
         };
-        if total < header || pos + total > end {
+        if total < header || pos.checked_add(total).is_none_or(|e| e > end) {
             // Damaged or truncated: keep what is complete.
             break;
         }
-        out.push(Atom { kind, body: pos + header, size: total - header });
+        out.push(Atom {
+            kind,
+            body: pos + header,
+            size: total - header,
+        });
         pos += total;
     }
     Some(out)
@@ -149,10 +153,13 @@ pub(crate) fn track_edit(path: &Path, track_id: u32) -> Option<Edit> {
         if *rate != 0x0001_0000 || timescale == 0 || movie_timescale == 0 {
             return None;
         }
-        let media_duration = (*dur > 0).then(|| {
-            (*dur as u128 * timescale as u128 / movie_timescale as u128) as u64
+        let media_duration =
+            (*dur > 0).then(|| (*dur as u128 * timescale as u128 / movie_timescale as u128) as u64);
+        return Some(Edit {
+            media_start: *time as u64,
+            media_duration,
+            timescale,
         });
-        return Some(Edit { media_start: *time as u64, media_duration, timescale });
     }
     None
 }

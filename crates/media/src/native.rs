@@ -57,6 +57,8 @@ pub(crate) struct NativeOpen {
     pub sample_rate: u32,
     pub channels: u16,
     pub duration_ms: Option<u64>,
+    /// Duration declared for the decoded track itself (not the whole media).
+    pub track_duration_ms: Option<u64>,
     pub track_id: u32,
     pub audio_tracks: usize,
     pub track_note: Option<String>,
@@ -97,17 +99,45 @@ fn codec_name(id: AudioCodecId) -> String {
     n.to_string()
 }
 
+/// symphonia reports some malformed data as I/O errors of these kinds; real I/O failures
+/// (permissions, device errors, ...) have other kinds.
+fn is_data_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        InvalidData | InvalidInput | Other | OutOfMemory | FileTooLarge
+    )
+}
+
 fn map_open_err(e: SymError) -> NativeFail {
     match e {
         SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             NativeFail::Corrupt("unexpected end of file while reading the header".into())
         }
+        SymError::IoError(io) if is_data_error(&io) => NativeFail::Corrupt(io.to_string()),
         SymError::IoError(io) => NativeFail::Io(io),
         SymError::DecodeError(m) => NativeFail::Corrupt(m.to_string()),
+        // symphonia reports some structural damage as "unsupported".
+        SymError::Unsupported(m)
+            if m.contains("missing") || m.contains("not marked") || m.contains(" is not ") =>
+        {
+            NativeFail::Corrupt(m.to_string())
+        }
         SymError::Unsupported(m) => NativeFail::Unsupported(m.to_string()),
         SymError::LimitError(m) => NativeFail::Corrupt(format!("limit reached: {m}")),
         other => NativeFail::Corrupt(other.to_string()),
     }
+}
+
+/// Run symphonia code, turning a panic (a bug triggered by malformed input) into an error
+/// message: this crate classifies bad input, it never crashes on it.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|p| {
+        p.downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into())
+    })
 }
 
 fn is_audio(t: &Track) -> bool {
@@ -120,6 +150,7 @@ pub(crate) fn open(
     path: &Path,
     ext: Option<&str>,
     track: Option<u32>,
+    open_ended: bool,
     warnings: &mut Warnings,
 ) -> Result<NativeOpen, NativeFail> {
     let file = File::open(path).map_err(NativeFail::Io)?;
@@ -128,9 +159,16 @@ pub(crate) fn open(
     if let Some(ext) = ext {
         hint.with_extension(ext);
     }
-    let format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
-        .map_err(map_open_err)?;
+    let format = guarded(|| {
+        symphonia::default::get_probe().probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+    })
+    .map_err(|m| NativeFail::Corrupt(format!("the demuxer crashed: {m}")))?
+    .map_err(map_open_err)?;
 
     let audio: Vec<&Track> = format.tracks().iter().filter(|t| is_audio(t)).collect();
     if audio.is_empty() {
@@ -168,7 +206,10 @@ pub(crate) fn open(
             .filter(|l| !l.is_empty() && *l != "und")
             .map(|l| format!(", language {l}"))
             .unwrap_or_default();
-        format!("{audio_tracks} audio tracks; using track {} ({reason}{lang})", chosen.id)
+        format!(
+            "{audio_tracks} audio tracks; using track {} ({reason}{lang})",
+            chosen.id
+        )
     });
     let Some(CodecParameters::Audio(params)) = &chosen.codec_params else {
         return Err(NativeFail::NoAudio);
@@ -178,18 +219,25 @@ pub(crate) fn open(
     let time_base = chosen.time_base;
     let codec = codec_name(params.codec);
 
-    let duration_ms = match (chosen.num_frames, params.sample_rate) {
+    // Duration of the track itself (used to detect truncation), then of the whole media.
+    let track_duration_ms = match (chosen.num_frames, params.sample_rate) {
         (Some(n), Some(sr)) if sr > 0 => Some(n * 1000 / sr as u64),
         _ => chosen
             .time_base
             .zip(chosen.duration)
             .and_then(|(tb, d)| tb.calc_duration(d))
-            .or_else(|| {
-                let mi = format.media_info();
-                mi.time_base.zip(mi.duration).and_then(|(tb, d)| tb.calc_duration(d))
-            })
             .map(|t| t.as_millis().max(0) as u64),
     };
+    // A declared duration of 0 (e.g. fragmented MP4) means "unknown".
+    let track_duration_ms = track_duration_ms.filter(|&d| d > 0);
+    let duration_ms = track_duration_ms.or_else(|| {
+        let mi = format.media_info();
+        mi.time_base
+            .zip(mi.duration)
+            .and_then(|(tb, d)| tb.calc_duration(d))
+            .map(|t| t.as_millis().max(0) as u64)
+            .filter(|&d| d > 0)
+    });
 
     let decoder = match registry().make_audio_decoder(&params, &AudioDecoderOptions::default()) {
         Ok(d) => d,
@@ -202,19 +250,23 @@ pub(crate) fn open(
 
     let format_short_name = format.format_info().short_name;
 
-    // AAC in MP4: apply the edit list (encoder priming / padding), which symphonia ignores.
+    // AAC/MP3 in MP4: apply the edit list (encoder priming / padding), which symphonia ignores.
     let mut edit_skip = 0;
     let mut limit = None;
-    if format_short_name == "isomp4" && params.codec == ids::CODEC_ID_AAC && chosen.delay.is_none()
+    // (Only for codecs whose decoders do not trim by themselves: Opus, for one, does.)
+    let trims_by_edit_list = format_short_name == "isomp4"
+        && matches!(
+            params.codec,
+            ids::CODEC_ID_AAC | ids::CODEC_ID_MP3 | ids::CODEC_ID_MP2 | ids::CODEC_ID_MP1
+        )
+        && chosen.delay.is_none();
+    if let (true, Some(rate)) = (trims_by_edit_list, params.sample_rate)
+        && let Some(edit) = crate::mp4::track_edit(path, track_id)
     {
-        if let (Some(edit), Some(rate)) = (crate::mp4::track_edit(path, track_id), params.sample_rate)
-        {
-            let to_frames =
-                |t: u64| (t as u128 * rate as u128 / edit.timescale.max(1) as u128) as u64;
-            edit_skip = to_frames(edit.media_start);
-            limit = edit.media_duration.map(to_frames);
-            tracing::debug!(edit_skip, ?limit, "mp4 edit list");
-        }
+        let scale = |t: u64| (t as u128 * rate as u128 / edit.timescale.max(1) as u128) as u64;
+        limit = edit.media_duration.map(scale);
+        edit_skip = scale(edit.media_start);
+        tracing::debug!(edit_skip, ?limit, "mp4 edit list");
     }
 
     let mut source = NativeSource {
@@ -234,6 +286,7 @@ pub(crate) fn open(
         edit_skip,
         trim_left: edit_skip,
         limit,
+        open_ended,
     };
 
     // Decode the first block now.
@@ -253,7 +306,11 @@ pub(crate) fn open(
         Some(rate) => (rate, first.len() as u16),
         None => (
             params.sample_rate.unwrap_or(0),
-            params.channels.as_ref().map(|c| c.count() as u16).unwrap_or(1),
+            params
+                .channels
+                .as_ref()
+                .map(|c| c.count() as u16)
+                .unwrap_or(1),
         ),
     };
     if let Some(rate) = rate {
@@ -269,6 +326,7 @@ pub(crate) fn open(
         sample_rate,
         channels: channels.max(1),
         duration_ms,
+        track_duration_ms,
         track_id,
         audio_tracks,
         track_note,
@@ -285,6 +343,7 @@ pub(crate) struct NativeSource {
     frames_out: u64,
     /// Source frame index of the stream position after the last seek.
     base_frame: u64,
+    /// Demuxer and decoder errors so far.
     decode_errors: u64,
     /// A block decoded ahead of time (at open / after a seek).
     primed: Option<(Vec<Vec<f32>>, u32)>,
@@ -300,6 +359,8 @@ pub(crate) struct NativeSource {
     trim_left: u64,
     /// Total presented frames (MP4 edit list), if known.
     limit: Option<u64>,
+    /// The header does not state the length: the end of the file is the end of the stream.
+    open_ended: bool,
 }
 
 enum ReadErr {
@@ -355,9 +416,10 @@ impl NativeSource {
             }
             let packet = match self.pending_packet.take() {
                 Some(p) => p,
-                None => match self.format.next_packet() {
-                    Ok(Some(p)) => p,
-                    Ok(None) => {
+                None => match guarded(|| self.format.next_packet()) {
+                    Err(m) => return self.crashed(&m, warnings),
+                    Ok(Ok(Some(p))) => p,
+                    Ok(Ok(None)) => {
                         self.ended = true;
                         if self.frames_out == 0 && self.base_frame == 0 && self.decode_errors > 0 {
                             return Err(ReadErr::NoAudio(format!(
@@ -367,26 +429,33 @@ impl NativeSource {
                         }
                         return Ok(None);
                     }
-                    Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    Ok(Err(SymError::IoError(e)))
+                        if e.kind() == std::io::ErrorKind::UnexpectedEof =>
+                    {
                         self.ended = true;
                         if self.frames_out == 0 && self.base_frame == 0 {
                             return Err(ReadErr::TruncatedEmpty);
                         }
                         let secs = self.secs_out();
-                        tracing::warn!("file is truncated at {secs:.1} s");
-                        warnings.truncated_at(secs);
+                        if !self.open_ended {
+                            tracing::warn!("file is truncated at {secs:.1} s");
+                            warnings.truncated_at(secs);
+                        }
                         return Ok(None);
                     }
-                    Err(SymError::IoError(e)) => return Err(ReadErr::Io(e)),
-                    Err(SymError::ResetRequired) => {
+                    Ok(Err(SymError::IoError(e))) if !is_data_error(&e) => {
+                        return Err(ReadErr::Io(e));
+                    }
+                    Ok(Err(SymError::ResetRequired)) => {
                         if !self.recreate_decoder() {
                             self.ended = true;
                             return Ok(None);
                         }
                         continue;
                     }
-                    Err(e) => {
+                    Ok(Err(e)) => {
                         consecutive += 1;
+                        self.decode_errors += 1;
                         last_error = e.to_string();
                         tracing::warn!("demuxer error at {:.1} s: {e}", self.secs_out());
                         if consecutive == 1 {
@@ -406,7 +475,11 @@ impl NativeSource {
             if packet.track_id != self.track_id {
                 continue;
             }
-            match self.decoder.decode(&packet) {
+            let decoded = match guarded(|| self.decoder.decode(&packet)) {
+                Ok(r) => r,
+                Err(m) => return self.crashed(&m, warnings),
+            };
+            match decoded {
                 Ok(buf) => {
                     self.quiet = false;
                     let frames = buf.frames();
@@ -482,6 +555,20 @@ impl NativeSource {
         }
     }
 
+    /// symphonia panicked: its state is unknown, so the stream ends here.
+    fn crashed(&mut self, msg: &str, warnings: &mut Warnings) -> Result<Option<u32>, ReadErr> {
+        self.ended = true;
+        tracing::error!("symphonia crashed: {msg}");
+        if self.frames_out == 0 && self.base_frame == 0 {
+            return Err(ReadErr::NoAudio(format!("the decoder crashed: {msg}")));
+        }
+        warnings.push(format!(
+            "decoding stopped at {:.1} s: the decoder crashed on damaged data ({msg})",
+            self.secs_out()
+        ));
+        Ok(None)
+    }
+
     fn recreate_decoder(&mut self) -> bool {
         let params = self
             .format
@@ -524,10 +611,14 @@ impl Source for NativeSource {
                 path: Default::default(),
                 detail: format!("unsupported feature: {m}"),
             },
-            ReadErr::NoAudio(d) => MediaError::Corrupt { path: Default::default(), detail: d },
-            ReadErr::TruncatedEmpty => {
-                MediaError::Truncated { path: Default::default(), at_ms: 0 }
-            }
+            ReadErr::NoAudio(d) => MediaError::Corrupt {
+                path: Default::default(),
+                detail: d,
+            },
+            ReadErr::TruncatedEmpty => MediaError::Truncated {
+                path: Default::default(),
+                at_ms: 0,
+            },
             ReadErr::Io(e) => MediaError::Io(e),
         })
     }
@@ -540,10 +631,16 @@ impl Source for NativeSource {
         let Some(time) = Time::try_from_secs_f64(secs) else {
             return Ok(None);
         };
-        let seeked = self.format.seek(
-            SeekMode::Accurate,
-            SeekTo::Time { time, track_id: Some(self.track_id) },
-        );
+        let seeked = guarded(|| {
+            self.format.seek(
+                SeekMode::Accurate,
+                SeekTo::Time {
+                    time,
+                    track_id: Some(self.track_id),
+                },
+            )
+        })
+        .unwrap_or(Err(SymError::DecodeError("crash during seek")));
         if let Err(e) = seeked {
             tracing::debug!("native seek failed: {e}");
             return Err(MediaError::Corrupt {
@@ -558,7 +655,9 @@ impl Source for NativeSource {
         self.trim_left = 0;
         // Decode the first block after the seek; its packet timestamp is the new position.
         loop {
-            let packet = match self.format.next_packet() {
+            let next = guarded(|| self.format.next_packet())
+                .unwrap_or(Err(SymError::DecodeError("crash after seek")));
+            let packet = match next {
                 Ok(Some(p)) if p.track_id == self.track_id => p,
                 Ok(Some(_)) => continue,
                 Ok(None) => {

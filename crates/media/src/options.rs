@@ -75,7 +75,9 @@ impl RawSample {
                 let v = i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8;
                 v as f32 / 8_388_608.0
             }
-            RawSample::S32Le => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 / 2_147_483_648.0,
+            RawSample::S32Le => {
+                i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 / 2_147_483_648.0
+            }
             RawSample::F32Le => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
             RawSample::F64Le => {
                 f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as f32
@@ -145,7 +147,10 @@ impl FromStr for RawFormat {
         };
         let parts: Vec<&str> = s.trim().split(':').collect();
         if parts.len() != 3 {
-            return Err(usage(format!("expected 3 fields separated by ':', found {}", parts.len())));
+            return Err(usage(format!(
+                "expected 3 fields separated by ':', found {}",
+                parts.len()
+            )));
         }
         let sample: RawSample = parts[0].parse().map_err(|e| match e {
             MediaError::BadRawFormat(m) => usage(m),
@@ -159,19 +164,29 @@ impl FromStr for RawFormat {
                 .map(|v| (v * 1000.0).round() as u32)
                 .ok_or_else(|| usage(format!("invalid sample rate {:?}", parts[1])))?
         } else {
-            rate_str.parse().map_err(|_| usage(format!("invalid sample rate {:?}", parts[1])))?
+            rate_str
+                .parse()
+                .map_err(|_| usage(format!("invalid sample rate {:?}", parts[1])))?
         };
         if !(1_000..=768_000).contains(&rate) {
-            return Err(usage(format!("sample rate {rate} out of range 1000..=768000")));
+            return Err(usage(format!(
+                "sample rate {rate} out of range 1000..=768000"
+            )));
         }
         let channels: u16 = parts[2]
             .trim()
             .parse()
             .map_err(|_| usage(format!("invalid channel count {:?}", parts[2])))?;
         if !(1..=64).contains(&channels) {
-            return Err(usage(format!("channel count {channels} out of range 1..=64")));
+            return Err(usage(format!(
+                "channel count {channels} out of range 1..=64"
+            )));
         }
-        Ok(RawFormat { sample, rate, channels })
+        Ok(RawFormat {
+            sample,
+            rate,
+            channels,
+        })
     }
 }
 
@@ -209,11 +224,34 @@ mod tests {
     #[test]
     fn parse_raw_format() {
         let f: RawFormat = "s16le:16000:1".parse().unwrap();
-        assert_eq!(f, RawFormat { sample: RawSample::S16Le, rate: 16000, channels: 1 });
+        assert_eq!(
+            f,
+            RawFormat {
+                sample: RawSample::S16Le,
+                rate: 16000,
+                channels: 1
+            }
+        );
         assert_eq!(f.to_string(), "s16le:16000:1");
         let f: RawFormat = "F32LE:44.1k:2".parse().unwrap();
-        assert_eq!(f, RawFormat { sample: RawSample::F32Le, rate: 44100, channels: 2 });
-        for bad in ["", "s16le", "s16le:16000", "x:16000:1", "s16le:abc:1", "s16le:16000:0", "s16le:0:1", "s16le:16000:1:2"] {
+        assert_eq!(
+            f,
+            RawFormat {
+                sample: RawSample::F32Le,
+                rate: 44100,
+                channels: 2
+            }
+        );
+        for bad in [
+            "",
+            "s16le",
+            "s16le:16000",
+            "x:16000:1",
+            "s16le:abc:1",
+            "s16le:16000:0",
+            "s16le:0:1",
+            "s16le:16000:1:2",
+        ] {
             let e = bad.parse::<RawFormat>().unwrap_err();
             assert_eq!(e.code(), "bad_raw_format", "{bad}");
             assert!(e.to_string().contains("s16le:16000:1"), "{e}");

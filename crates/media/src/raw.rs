@@ -84,7 +84,8 @@ impl Source for RawSource {
         let len = self.file.metadata()?.len();
         let total = len / self.fmt.frame_bytes() as u64;
         let frame = frame.min(total);
-        self.file.seek(SeekFrom::Start(frame * self.fmt.frame_bytes() as u64))?;
+        self.file
+            .seek(SeekFrom::Start(frame * self.fmt.frame_bytes() as u64))?;
         self.carry = 0;
         self.finished = false;
         Ok(Some(frame))

@@ -126,8 +126,8 @@ impl StreamResampler {
         let mut offset = 0;
         let out_max = self.scratch[0].len();
         while avail - offset >= fft.input_frames_next() {
-            let input_adapter = SequentialSliceOfVecs::new(&self.pending, self.channels, avail)
-                .map_err(rs_err)?;
+            let input_adapter =
+                SequentialSliceOfVecs::new(&self.pending, self.channels, avail).map_err(rs_err)?;
             let mut output_adapter =
                 SequentialSliceOfVecs::new_mut(&mut self.scratch, self.channels, out_max)
                     .map_err(rs_err)?;
@@ -136,7 +136,13 @@ impl StreamResampler {
                 .process_into_buffer(&input_adapter, &mut output_adapter, Some(&idx))
                 .map_err(rs_err)?;
             offset += n_in;
-            Self::deliver(&self.scratch, n_out, &mut self.delay_left, &mut self.produced, out);
+            Self::deliver(
+                &self.scratch,
+                n_out,
+                &mut self.delay_left,
+                &mut self.produced,
+                out,
+            );
         }
         if offset > 0 {
             for p in &mut self.pending {
@@ -181,8 +187,8 @@ impl StreamResampler {
             guard += 1;
             let part = remaining.min(fft.input_frames_next());
             let avail = self.pending[0].len();
-            let input_adapter = SequentialSliceOfVecs::new(&self.pending, self.channels, avail)
-                .map_err(rs_err)?;
+            let input_adapter =
+                SequentialSliceOfVecs::new(&self.pending, self.channels, avail).map_err(rs_err)?;
             let mut output_adapter =
                 SequentialSliceOfVecs::new_mut(&mut self.scratch, self.channels, out_max)
                     .map_err(rs_err)?;
@@ -192,7 +198,13 @@ impl StreamResampler {
                 .map_err(rs_err)?;
             offset += part;
             remaining -= part;
-            Self::deliver(&self.scratch, n_out, &mut self.delay_left, &mut self.produced, out);
+            Self::deliver(
+                &self.scratch,
+                n_out,
+                &mut self.delay_left,
+                &mut self.produced,
+                out,
+            );
         }
         for p in &mut self.pending {
             p.clear();

@@ -18,10 +18,14 @@ pub(crate) const HEAD_LEN: usize = 64 * 1024;
 
 /// Extensions of headerless PCM.
 pub(crate) fn is_raw_extension(ext: &str) -> bool {
-    matches!(ext, "raw" | "pcm" | "s16" | "s16le" | "s16be" | "f32" | "f32le" | "u8" | "sln" | "s8")
+    matches!(
+        ext,
+        "raw" | "pcm" | "s16" | "s16le" | "s16be" | "f32" | "f32le" | "u8" | "sln" | "s8"
+    )
 }
 
-/// Extensions of audio/video formats ffmpeg can typically decode (used for messages only).
+/// Extensions of audio/video formats without a native reader that ffmpeg can typically decode
+/// (used to name the format when ffmpeg is missing and the content was not recognised).
 pub(crate) fn media_extension_name(ext: &str) -> Option<&'static str> {
     Some(match ext {
         "wma" => "WMA (asf)",
@@ -48,28 +52,20 @@ pub(crate) fn media_extension_name(ext: &str) -> Option<&'static str> {
         "mpc" => "Musepack",
         "spx" => "Speex",
         "gsm" => "GSM",
-        "mka" => "Matroska audio",
-        "mkv" => "Matroska",
-        "webm" => "WebM",
-        "mp4" | "m4a" | "m4v" | "m4b" | "mov" => "MP4/QuickTime",
-        "wav" => "WAV",
-        "aif" | "aiff" | "aifc" => "AIFF",
-        "caf" => "CAF",
-        "ogg" | "oga" | "opus" => "Ogg",
-        "flac" => "FLAC",
-        "mp3" | "mp2" => "MPEG audio",
-        "aac" => "AAC",
         _ => return None,
     })
 }
 
 /// Sniff a file head.
 pub(crate) fn sniff(head: &[u8]) -> Sniffed {
-    if head.is_empty() {
-        return Sniffed::Unknown;
-    }
-    // ID3v2 tag in front of MP3 (or occasionally AAC/FLAC).
-    if head.len() >= 10 && &head[..3] == b"ID3" {
+    // ID3v2 tags in front of MP3 (occasionally AAC/FLAC); skip them (and zero padding).
+    let mut head = head;
+    let mut had_id3 = false;
+    for _ in 0..16 {
+        if head.len() < 10 || &head[..3] != b"ID3" {
+            break;
+        }
+        had_id3 = true;
         let size = ((head[6] as usize & 0x7f) << 21)
             | ((head[7] as usize & 0x7f) << 14)
             | ((head[8] as usize & 0x7f) << 7)
@@ -77,17 +73,23 @@ pub(crate) fn sniff(head: &[u8]) -> Sniffed {
         let footer = if head[5] & 0x10 != 0 { 10 } else { 0 };
         let start = 10 + size + footer;
         if start >= head.len() {
+            // The tag is longer than what was read: what follows is almost surely MPEG audio.
             return Sniffed::Native("mp3");
         }
-        let mut rest = &head[start..];
-        while rest.first() == Some(&0) {
-            rest = &rest[1..];
+        head = &head[start..];
+        while head.first() == Some(&0) {
+            head = &head[1..];
         }
-        return match sniff(rest) {
-            Sniffed::Native(n) => Sniffed::Native(n),
-            Sniffed::Foreign(n) => Sniffed::Foreign(n),
-            _ => Sniffed::Native("mp3"),
-        };
+    }
+    match sniff_body(head) {
+        Sniffed::NotMedia(_) | Sniffed::Unknown if had_id3 => Sniffed::Native("mp3"),
+        other => other,
+    }
+}
+
+fn sniff_body(head: &[u8]) -> Sniffed {
+    if head.is_empty() {
+        return Sniffed::Unknown;
     }
     if let Some(s) = sniff_magic(head) {
         return s;
@@ -103,10 +105,10 @@ pub(crate) fn sniff(head: &[u8]) -> Sniffed {
     }
     // MPEG audio after some junk bytes.
     for off in 1..head.len().saturating_sub(4) {
-        if head[off] == 0xFF {
-            if let Some(name) = mpeg_audio_chain(head, off) {
-                return Sniffed::Native(name);
-            }
+        if head[off] == 0xFF
+            && let Some(name) = mpeg_audio_chain(head, off)
+        {
+            return Sniffed::Native(name);
         }
     }
     Sniffed::Unknown
@@ -133,7 +135,13 @@ fn sniff_magic(h: &[u8]) -> Option<Sniffed> {
     } else if starts(b"fLaC") {
         Native("flac")
     } else if starts(b"OggS") {
-        Native("ogg")
+        // The first page holds the codec's identification header.
+        let first_page = &h[..h.len().min(80)];
+        if first_page.windows(8).any(|w| w == b"Speex   ") {
+            Foreign("ogg (speex)")
+        } else {
+            Native("ogg")
+        }
     } else if starts(b"caff") {
         Native("caf")
     } else if starts(&[0x1A, 0x45, 0xDF, 0xA3]) {
@@ -223,6 +231,28 @@ fn sniff_magic(h: &[u8]) -> Option<Sniffed> {
     Some(s)
 }
 
+/// A WAV header written by a streaming writer (e.g. `ffmpeg ... -f wav pipe:`): the RIFF or
+/// `data` size is 0xFFFFFFFF, meaning "until the end of the file", so hitting the end of the
+/// file is normal, not a truncation.
+pub(crate) fn wav_open_ended(head: &[u8]) -> bool {
+    if head.len() < 12 || &head[..4] != b"RIFF" || &head[8..12] != b"WAVE" {
+        return false;
+    }
+    if head[4..8] == [0xFF; 4] {
+        return true;
+    }
+    let mut pos = 12;
+    while pos + 8 <= head.len() {
+        let id = &head[pos..pos + 4];
+        let size = u32::from_le_bytes([head[pos + 4], head[pos + 5], head[pos + 6], head[pos + 7]]);
+        if id == b"data" {
+            return size == u32::MAX;
+        }
+        pos += 8 + size as usize + (size as usize & 1);
+    }
+    false
+}
+
 /// Heuristic: no NUL bytes, valid UTF-8 (or almost all printable ASCII).
 pub(crate) fn looks_like_text(head: &[u8]) -> bool {
     let h = &head[..head.len().min(8192)];
@@ -255,10 +285,18 @@ fn mpeg_frame(h: &[u8]) -> Option<(usize, u32, &'static str)> {
     if version == 1 || layer == 0 || br_idx == 0 || br_idx == 15 || sr_idx == 3 {
         return None;
     }
-    const V1L1: [u32; 15] = [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448];
-    const V1L2: [u32; 15] = [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384];
-    const V1L3: [u32; 15] = [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320];
-    const V2L1: [u32; 15] = [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256];
+    const V1L1: [u32; 15] = [
+        0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448,
+    ];
+    const V1L2: [u32; 15] = [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384,
+    ];
+    const V1L3: [u32; 15] = [
+        0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+    ];
+    const V2L1: [u32; 15] = [
+        0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256,
+    ];
     const V2L23: [u32; 15] = [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160];
     let sr = match version {
         3 => [44100u32, 48000, 32000][sr_idx],
@@ -348,7 +386,10 @@ mod tests {
         assert!(looks_like_text(b"hello world\nthis is text\n"));
         assert!(looks_like_text("中文字幕 text".as_bytes()));
         assert!(!looks_like_text(&[0u8, 1, 2, 3]));
-        assert_eq!(sniff(b"just some text\n"), Sniffed::NotMedia("it looks like a text file".into()));
+        assert_eq!(
+            sniff(b"just some text\n"),
+            Sniffed::NotMedia("it looks like a text file".into())
+        );
     }
 
     #[test]

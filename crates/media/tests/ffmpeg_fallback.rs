@@ -15,7 +15,10 @@ fn tmp() -> tempfile::TempDir {
 const LOSSY: f64 = 0.85;
 
 fn never() -> DecodeOptions {
-    DecodeOptions { ffmpeg: FfmpegPolicy::Never, ..Default::default() }
+    DecodeOptions {
+        ffmpeg: FfmpegPolicy::Never,
+        ..Default::default()
+    }
 }
 
 fn assert_ffmpeg_missing(p: &std::path::Path) {
@@ -51,8 +54,19 @@ fn wma_stereo_separate_channels() {
     let d = tmp();
     let sd = data("en/fasterwhisper_stereo_diarization.wav");
     let p = d.path().join("stereo.wma");
-    ffmpeg(&["-i", sd.to_str().unwrap(), "-c:a", "wmav2", "-b:a", "192k", p.to_str().unwrap()]);
-    let opts = DecodeOptions { channels: ChannelMode::Separate, ..Default::default() };
+    ffmpeg(&[
+        "-i",
+        sd.to_str().unwrap(),
+        "-c:a",
+        "wmav2",
+        "-b:a",
+        "192k",
+        p.to_str().unwrap(),
+    ]);
+    let opts = DecodeOptions {
+        channels: ChannelMode::Separate,
+        ..Default::default()
+    };
     let (info, ch) = decode_all(&p, &opts).unwrap();
     assert_eq!(info.backend, Backend::Ffmpeg);
     assert_eq!(ch.len(), 2);
@@ -69,7 +83,11 @@ fn amr_if_encoder_available() {
         return;
     }
     let d = tmp();
-    let p = make_from_jfk(d.path(), "a.amr", &["-ar", "8000", "-c:a", "libopencore_amrnb", "-b:a", "12.2k"]);
+    let p = make_from_jfk(
+        d.path(),
+        "a.amr",
+        &["-ar", "8000", "-c:a", "libopencore_amrnb", "-b:a", "12.2k"],
+    );
     check_jfk(&p, Backend::Ffmpeg, 0.5);
     assert_ffmpeg_missing(&p);
 }
@@ -77,7 +95,12 @@ fn amr_if_encoder_available() {
 #[test]
 fn flv() {
     let d = tmp();
-    let p = make_video(d.path(), "v.flv", &["-c:v", "flv"], &["-c:a", "libmp3lame", "-ar", "22050"]);
+    let p = make_video(
+        d.path(),
+        "v.flv",
+        &["-c:v", "flv"],
+        &["-c:a", "libmp3lame", "-ar", "22050"],
+    );
     let info = check_jfk(&p, Backend::Ffmpeg, LOSSY);
     assert_eq!(info.container, "flv");
     assert_ffmpeg_missing(&p);
@@ -86,7 +109,12 @@ fn flv() {
 #[test]
 fn avi() {
     let d = tmp();
-    let p = make_video(d.path(), "v.avi", &["-c:v", "mpeg4"], &["-c:a", "pcm_s16le"]);
+    let p = make_video(
+        d.path(),
+        "v.avi",
+        &["-c:v", "mpeg4"],
+        &["-c:a", "pcm_s16le"],
+    );
     let info = check_jfk(&p, Backend::Ffmpeg, 0.99);
     assert_eq!(info.container, "avi");
     assert_ffmpeg_missing(&p);
@@ -95,7 +123,12 @@ fn avi() {
 #[test]
 fn mpeg_ps() {
     let d = tmp();
-    let p = make_video(d.path(), "v.mpg", &["-c:v", "mpeg1video"], &["-c:a", "mp2", "-ar", "44100", "-b:a", "192k"]);
+    let p = make_video(
+        d.path(),
+        "v.mpg",
+        &["-c:v", "mpeg1video"],
+        &["-c:a", "mp2", "-ar", "44100", "-b:a", "192k"],
+    );
     check_jfk(&p, Backend::Ffmpeg, LOSSY);
     assert_ffmpeg_missing(&p);
 }
@@ -103,7 +136,12 @@ fn mpeg_ps() {
 #[test]
 fn mpeg_ts() {
     let d = tmp();
-    let p = make_video(d.path(), "v.ts", &["-c:v", "libx264", "-preset", "ultrafast"], &["-c:a", "aac"]);
+    let p = make_video(
+        d.path(),
+        "v.ts",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+        &["-c:a", "aac"],
+    );
     let info = check_jfk(&p, Backend::Ffmpeg, LOSSY);
     assert_eq!(info.container, "mpeg-ts");
     assert_ffmpeg_missing(&p);
@@ -116,13 +154,32 @@ fn three_gp() {
     let out = d.path().join("v.3gp");
     let jfk = jfk_wav();
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc=size=176x144:rate=15", "-i", jfk.to_str().unwrap(),
-        "-map", "0:v", "-map", "1:a", "-shortest", "-c:v", "h263", "-c:a", "aac", "-ar", "16000",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=176x144:rate=15",
+        "-i",
+        jfk.to_str().unwrap(),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-shortest",
+        "-c:v",
+        "h263",
+        "-c:a",
+        "aac",
+        "-ar",
+        "16000",
         out.to_str().unwrap(),
     ]);
     let (info, ch) = decode_all(&out, &DecodeOptions::default()).unwrap();
     eprintln!("{info:?}");
-    assert!(ch[0].len().abs_diff(JFK_SAMPLES) <= JFK_SAMPLES / 100, "{}", ch[0].len());
+    assert!(
+        ch[0].len().abs_diff(JFK_SAMPLES) <= JFK_SAMPLES / 100,
+        "{}",
+        ch[0].len()
+    );
     assert!(similarity(&ch[0], &jfk_reference(), 1600).0 > LOSSY);
 }
 
@@ -130,7 +187,12 @@ fn three_gp() {
 fn ac3_in_mkv_falls_back_to_ffmpeg() {
     // A container symphonia reads, with a codec it cannot decode.
     let d = tmp();
-    let p = make_video(d.path(), "v.mkv", &["-c:v", "libx264", "-preset", "ultrafast"], &["-c:a", "ac3", "-ar", "48000"]);
+    let p = make_video(
+        d.path(),
+        "v.mkv",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+        &["-c:a", "ac3", "-ar", "48000"],
+    );
     let info = check_jfk(&p, Backend::Ffmpeg, LOSSY);
     assert_eq!(info.codec, "ac3");
     let e = AudioStream::open(&p, &never()).unwrap_err();
@@ -146,7 +208,10 @@ fn explicit_ffmpeg_path() {
         .map(|d| d.join("ffmpeg"))
         .find(|p| p.is_file())
         .unwrap();
-    let opts = DecodeOptions { ffmpeg: FfmpegPolicy::Path(ffmpeg), ..Default::default() };
+    let opts = DecodeOptions {
+        ffmpeg: FfmpegPolicy::Path(ffmpeg),
+        ..Default::default()
+    };
     let (info, ch) = decode_all(&p, &opts).unwrap();
     assert_eq!(info.backend, Backend::Ffmpeg);
     assert!(ch[0].len().abs_diff(JFK_SAMPLES) <= JFK_SAMPLES / 100);
@@ -164,7 +229,10 @@ fn ffmpeg_without_ffprobe() {
     let bin = d.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(&real, bin.join("ffmpeg")).unwrap();
-    let opts = DecodeOptions { ffmpeg: FfmpegPolicy::Path(bin.join("ffmpeg")), ..Default::default() };
+    let opts = DecodeOptions {
+        ffmpeg: FfmpegPolicy::Path(bin.join("ffmpeg")),
+        ..Default::default()
+    };
     let (info, ch) = decode_all(&p, &opts).unwrap();
     assert_eq!(info.backend, Backend::Ffmpeg);
     assert_eq!(info.codec, "wmav2");
@@ -201,5 +269,78 @@ fn ffmpeg_backend_skip_to() {
     while let Some(c) = s.next_chunk().unwrap() {
         n += c.len();
     }
-    assert!((120_000 + n).abs_diff(full[0].len()) <= 400, "{} vs {}", 120_000 + n, full[0].len());
+    assert!(
+        (120_000 + n).abs_diff(full[0].len()) <= 400,
+        "{} vs {}",
+        120_000 + n,
+        full[0].len()
+    );
+}
+
+/// A fake `ffmpeg` (shell script) that describes a 5 s mono WMA stream, then outputs one second
+/// of audio and dies with an error.
+fn fake_ffmpeg(dir: &std::path::Path, exit_code: i32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = dir.join("fakebin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        r#"#!/bin/sh
+for a in "$@"; do
+  if [ "$a" = "pipe:1" ]; then
+    head -c 64000 /dev/zero
+    echo "[wmav2 @ 0x1] something odd" >&2
+    echo "fake decoder exploded" >&2
+    exit {exit_code}
+  fi
+done
+echo "Input #0, asf, from 'x.wma':" >&2
+echo "  Duration: 00:00:05.00, start: 0.000000, bitrate: 64 kb/s" >&2
+echo "  Stream #0:0: Audio: wmav2 (a[1][0][0] / 0x0161), 16000 Hz, mono, fltp, 64 kb/s" >&2
+echo "At least one output file must be specified" >&2
+exit 1
+"#
+    );
+    let p = bin.join("ffmpeg");
+    std::fs::write(&p, script).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn ffmpeg_failure_is_reported_after_the_audio() {
+    let d = tmp();
+    let p = make_from_jfk(d.path(), "a.wma", &["-c:a", "wmav2"]);
+    let opts = DecodeOptions {
+        ffmpeg: FfmpegPolicy::Path(fake_ffmpeg(d.path(), 1)),
+        ..Default::default()
+    };
+    let mut s = AudioStream::open(&p, &opts).unwrap();
+    assert_eq!(s.info().backend, Backend::Ffmpeg);
+    assert_eq!(s.info().duration_ms, Some(5000));
+    let c = s.next_chunk().unwrap().unwrap();
+    assert_eq!(c.len(), 16_000);
+    let e = s.next_chunk().unwrap_err();
+    assert_eq!(e.code(), "ffmpeg", "{e}");
+    assert!(e.to_string().contains("fake decoder exploded"), "{e}");
+    // The stream is finished afterwards.
+    assert!(s.next_chunk().unwrap().is_none());
+
+    // Exit status 0: the audio is delivered and ffmpeg's stderr lines become warnings.
+    let opts = DecodeOptions {
+        ffmpeg: FfmpegPolicy::Path(fake_ffmpeg(&d.path().join("ok"), 0)),
+        ..Default::default()
+    };
+    let mut s = AudioStream::open(&p, &opts).unwrap();
+    let mut n = 0;
+    while let Some(c) = s.next_chunk().unwrap() {
+        n += c.len();
+    }
+    assert_eq!(n, 16_000);
+    assert!(
+        s.warnings()
+            .iter()
+            .any(|w| w.contains("fake decoder exploded")),
+        "{:?}",
+        s.warnings()
+    );
 }

@@ -27,7 +27,11 @@ fn original_wav_16k_mono_s16() {
 #[test]
 fn wav_float32_48k_stereo() {
     let d = tmp();
-    let p = make_from_jfk(d.path(), "f32.wav", &["-ar", "48000", "-ac", "2", "-c:a", "pcm_f32le"]);
+    let p = make_from_jfk(
+        d.path(),
+        "f32.wav",
+        &["-ar", "48000", "-ac", "2", "-c:a", "pcm_f32le"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSLESS);
     assert_eq!((info.sample_rate, info.channels), (48000, 2));
     assert_eq!(info.codec, "pcm_f32le");
@@ -47,11 +51,21 @@ fn wav_24bit_6ch_separate() {
     let p = make_from_jfk(
         d.path(),
         "s24_6ch.wav",
-        &["-ar", "44100", "-af", "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0", "-c:a", "pcm_s24le"],
+        &[
+            "-ar",
+            "44100",
+            "-af",
+            "pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0",
+            "-c:a",
+            "pcm_s24le",
+        ],
     );
     let info = check_jfk(&p, Backend::Native, LOSSLESS);
     assert_eq!((info.sample_rate, info.channels), (44100, 6));
-    let opts = DecodeOptions { channels: ChannelMode::Separate, ..Default::default() };
+    let opts = DecodeOptions {
+        channels: ChannelMode::Separate,
+        ..Default::default()
+    };
     let (_, ch) = decode_all(&p, &opts).unwrap();
     assert_eq!(ch.len(), 6);
     let r = jfk_reference();
@@ -66,7 +80,10 @@ fn flac_44k() {
     let d = tmp();
     let p = make_from_jfk(d.path(), "a.flac", &["-ar", "44100", "-c:a", "flac"]);
     let info = check_jfk(&p, Backend::Native, LOSSLESS);
-    assert_eq!((info.container.as_str(), info.codec.as_str()), ("flac", "flac"));
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("flac", "flac")
+    );
 }
 
 #[test]
@@ -79,9 +96,16 @@ fn real_flac_stereo_24bit() {
 #[test]
 fn mp3_44k() {
     let d = tmp();
-    let p = make_from_jfk(d.path(), "a.mp3", &["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "128k"]);
+    let p = make_from_jfk(
+        d.path(),
+        "a.mp3",
+        &["-ar", "44100", "-c:a", "libmp3lame", "-b:a", "128k"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSY);
-    assert_eq!((info.container.as_str(), info.codec.as_str()), ("mp3", "mp3"));
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("mp3", "mp3")
+    );
 }
 
 #[test]
@@ -93,10 +117,17 @@ fn real_mp3_16k() {
 #[test]
 fn m4a_aac() {
     let d = tmp();
-    let p = make_from_jfk(d.path(), "aac.m4a", &["-ar", "44100", "-c:a", "aac", "-b:a", "128k"]);
+    let p = make_from_jfk(
+        d.path(),
+        "aac.m4a",
+        &["-ar", "44100", "-c:a", "aac", "-b:a", "128k"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSY);
     assert_eq!(info.codec, "aac");
-    assert!(info.container == "m4a" || info.container == "mp4", "{info:?}");
+    assert!(
+        info.container == "m4a" || info.container == "mp4",
+        "{info:?}"
+    );
 }
 
 #[test]
@@ -110,9 +141,16 @@ fn m4a_alac() {
 #[test]
 fn ogg_vorbis() {
     let d = tmp();
-    let p = make_from_jfk(d.path(), "a.ogg", &["-ar", "44100", "-c:a", "libvorbis", "-q:a", "5"]);
+    let p = make_from_jfk(
+        d.path(),
+        "a.ogg",
+        &["-ar", "44100", "-c:a", "libvorbis", "-q:a", "5"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSY);
-    assert_eq!((info.container.as_str(), info.codec.as_str()), ("ogg", "vorbis"));
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("ogg", "vorbis")
+    );
 }
 
 #[test]
@@ -120,7 +158,10 @@ fn ogg_opus() {
     let d = tmp();
     let p = make_from_jfk(d.path(), "a.opus", &["-c:a", "libopus", "-b:a", "96k"]);
     let info = check_jfk(&p, Backend::Native, LOSSY);
-    assert_eq!((info.container.as_str(), info.codec.as_str()), ("ogg", "opus"));
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("ogg", "opus")
+    );
     assert_eq!(info.sample_rate, 48000);
 }
 
@@ -137,7 +178,11 @@ fn real_aiff_french() {
     let (info, ch) = decode_all(&data("other/sr_french.aiff"), &DecodeOptions::default()).unwrap();
     assert_eq!(info.backend, Backend::Native);
     let expected = info.duration_ms.unwrap() as usize * 16;
-    assert!(ch[0].len().abs_diff(expected) <= expected / 100 + 16, "{} vs {expected}", ch[0].len());
+    assert!(
+        ch[0].len().abs_diff(expected) <= expected / 100 + 16,
+        "{} vs {expected}",
+        ch[0].len()
+    );
 }
 
 #[test]
@@ -173,15 +218,28 @@ fn wav_float_tst00_32bit() {
 #[test]
 fn mp4_h264_aac() {
     let d = tmp();
-    let p = make_video(d.path(), "v.mp4", &["-c:v", "libx264", "-preset", "ultrafast"], &["-c:a", "aac", "-ar", "44100"]);
+    let p = make_video(
+        d.path(),
+        "v.mp4",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+        &["-c:a", "aac", "-ar", "44100"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSY);
-    assert_eq!((info.container.as_str(), info.codec.as_str()), ("mp4", "aac"));
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("mp4", "aac")
+    );
 }
 
 #[test]
 fn mov_h264_aac() {
     let d = tmp();
-    let p = make_video(d.path(), "v.mov", &["-c:v", "libx264", "-preset", "ultrafast"], &["-c:a", "aac"]);
+    let p = make_video(
+        d.path(),
+        "v.mov",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+        &["-c:a", "aac"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSY);
     assert_eq!(info.container, "mov");
 }
@@ -189,7 +247,12 @@ fn mov_h264_aac() {
 #[test]
 fn m4v_h264_aac() {
     let d = tmp();
-    let p = make_video(d.path(), "v.m4v", &["-c:v", "libx264", "-preset", "ultrafast"], &["-c:a", "aac", "-ar", "48000"]);
+    let p = make_video(
+        d.path(),
+        "v.m4v",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+        &["-c:a", "aac", "-ar", "48000"],
+    );
     check_jfk(&p, Backend::Native, LOSSY);
 }
 
@@ -199,25 +262,50 @@ fn webm_vp9_opus() {
     let p = make_video(
         d.path(),
         "v.webm",
-        &["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "100k"],
+        &[
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-b:v",
+            "100k",
+        ],
         &["-c:a", "libopus", "-b:a", "96k"],
     );
     let info = check_jfk(&p, Backend::Native, LOSSY);
-    assert_eq!((info.container.as_str(), info.codec.as_str()), ("webm", "opus"));
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("webm", "opus")
+    );
 }
 
 #[test]
 fn mkv_h264_vorbis() {
     let d = tmp();
-    let p = make_video(d.path(), "v.mkv", &["-c:v", "libx264", "-preset", "ultrafast"], &["-c:a", "libvorbis", "-ar", "44100"]);
+    let p = make_video(
+        d.path(),
+        "v.mkv",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+        &["-c:a", "libvorbis", "-ar", "44100"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSY);
-    assert_eq!((info.container.as_str(), info.codec.as_str()), ("mkv", "vorbis"));
+    assert_eq!(
+        (info.container.as_str(), info.codec.as_str()),
+        ("mkv", "vorbis")
+    );
 }
 
 #[test]
 fn mkv_h264_flac() {
     let d = tmp();
-    let p = make_video(d.path(), "v.mkv", &["-c:v", "libx264", "-preset", "ultrafast"], &["-c:a", "flac"]);
+    let p = make_video(
+        d.path(),
+        "v.mkv",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+        &["-c:a", "flac"],
+    );
     let info = check_jfk(&p, Backend::Native, LOSSLESS);
     assert_eq!(info.codec, "flac");
 }
@@ -229,11 +317,27 @@ fn two_track_file(dir: &std::path::Path, name: &str, extra: &[&str]) -> std::pat
     let out = dir.join(name);
     let jfk = jfk_wav();
     let mut args: Vec<&str> = vec![
-        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25",
-        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=11",
-        "-i", jfk.to_str().unwrap(),
-        "-map", "0:v", "-map", "1:a", "-map", "2:a", "-shortest",
-        "-c:v", "libx264", "-preset", "ultrafast",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=16000:duration=11",
+        "-i",
+        jfk.to_str().unwrap(),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-map",
+        "2:a",
+        "-shortest",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
     ];
     args.extend_from_slice(extra);
     args.push(out.to_str().unwrap());
@@ -248,18 +352,31 @@ fn two_audio_tracks_mkv_picks_flagged_default() {
     let p = two_track_file(
         d.path(),
         "two.mkv",
-        &["-c:a", "flac", "-disposition:a:0", "0", "-disposition:a:1", "default"],
+        &[
+            "-c:a",
+            "flac",
+            "-disposition:a:0",
+            "0",
+            "-disposition:a:1",
+            "default",
+        ],
     );
     let info = check_jfk(&p, Backend::Native, LOSSLESS);
     assert_eq!(info.audio_tracks, 2);
     let note = info.track_note.clone().expect("track_note must be set");
-    assert!(note.contains("2 audio tracks") && note.contains("default"), "{note}");
+    assert!(
+        note.contains("2 audio tracks") && note.contains("default"),
+        "{note}"
+    );
     assert!(note.contains(&format!("track {}", info.track_id)), "{note}");
 
     // Explicitly choosing the other audio track gives the tone.
     let mut found_other = false;
     for other in (0..8u32).filter(|&t| t != info.track_id) {
-        let opts = DecodeOptions { track: Some(other), ..Default::default() };
+        let opts = DecodeOptions {
+            track: Some(other),
+            ..Default::default()
+        };
         match decode_all(&p, &opts) {
             Ok((i, ch)) => {
                 assert_eq!(i.track_id, other);
@@ -272,7 +389,10 @@ fn two_audio_tracks_mkv_picks_flagged_default() {
     }
     assert!(found_other);
     // A track that does not exist.
-    let opts = DecodeOptions { track: Some(99), ..Default::default() };
+    let opts = DecodeOptions {
+        track: Some(99),
+        ..Default::default()
+    };
     let e = AudioStream::open(&p, &opts).unwrap_err();
     assert_eq!(e.code(), "track_not_found", "{e}");
 }
@@ -284,8 +404,95 @@ fn two_audio_tracks_mp4_picks_first() {
     let (info, ch) = decode_all(&p, &DecodeOptions::default()).unwrap();
     assert_eq!(info.backend, Backend::Native);
     assert_eq!(info.audio_tracks, 2);
-    assert!(info.track_note.as_deref().unwrap().contains("2 audio tracks"), "{info:?}");
+    assert!(
+        info.track_note
+            .as_deref()
+            .unwrap()
+            .contains("2 audio tracks"),
+        "{info:?}"
+    );
     // The first audio track (the tone) is what ffmpeg also marks default.
     let (corr, _) = similarity(&ch[0], &jfk_reference(), 1600);
     assert!(corr < 0.3, "expected the tone track, corr {corr}");
+}
+
+#[test]
+fn streamed_wav_with_unknown_length() {
+    // `ffmpeg ... -f wav pipe:` writes 0xFFFFFFFF sizes: the end of the file is the end of the
+    // audio, not a truncation.
+    let d = tmp();
+    let p = d.path().join("piped.wav");
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-nostdin", "-i"])
+        .arg(jfk_wav())
+        .args(["-ar", "44100", "-f", "wav", "pipe:1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(&out.stdout[4..8], &[0xFF; 4]);
+    std::fs::write(&p, &out.stdout).unwrap();
+    check_jfk(&p, Backend::Native, LOSSLESS);
+    let mut s = AudioStream::open(&p, &DecodeOptions::default()).unwrap();
+    while s.next_chunk().unwrap().is_some() {}
+    assert!(s.warnings().is_empty(), "{:?}", s.warnings());
+    assert!(s.truncated_at_ms().is_none());
+}
+
+#[test]
+fn wav_adpcm_and_mulaw() {
+    let d = tmp();
+    for (name, codec, min) in [
+        ("ima.wav", "adpcm_ima_wav", 0.95),
+        ("ms.wav", "adpcm_ms", 0.95),
+        ("mulaw.wav", "pcm_mulaw", 0.99),
+        ("alaw.wav", "pcm_alaw", 0.99),
+    ] {
+        let p = make_from_jfk(d.path(), name, &["-c:a", codec]);
+        let (info, ch) = decode_all(&p, &DecodeOptions::default()).unwrap();
+        assert_eq!(info.backend, Backend::Native, "{name}");
+        // ADPCM block padding may add up to one block (< 100 ms).
+        assert!(
+            ch[0].len() >= JFK_SAMPLES && ch[0].len() < JFK_SAMPLES + 1600,
+            "{name}: {}",
+            ch[0].len()
+        );
+        let (corr, lag) = similarity(&ch[0], &jfk_reference(), 160);
+        assert!(corr > min && lag == 0, "{name}: corr {corr} lag {lag}");
+    }
+}
+
+#[test]
+fn mp4_edit_list_removes_encoder_delay() {
+    // symphonia ignores MP4 edit lists; the crate applies them so that output sample i is at
+    // i / 16000 s, exactly like the source.
+    let d = tmp();
+    for (name, opts) in [
+        ("aac44.m4a", &["-ar", "44100", "-c:a", "aac"][..]),
+        ("aac16.m4a", &["-c:a", "aac"][..]),
+        ("mp3.mp4", &["-c:a", "libmp3lame"][..]),
+    ] {
+        let p = make_from_jfk(d.path(), name, opts);
+        let (info, ch) = decode_all(&p, &DecodeOptions::default()).unwrap();
+        assert_eq!(info.backend, Backend::Native);
+        let (corr, lag) = similarity(&ch[0], &jfk_reference(), 1600);
+        eprintln!("{name}: {} samples, corr {corr:.4}, lag {lag}", ch[0].len());
+        assert_eq!(lag, 0, "{name}");
+        assert!(
+            ch[0].len().abs_diff(JFK_SAMPLES) <= 16,
+            "{name}: {}",
+            ch[0].len()
+        );
+        assert!(corr > LOSSY);
+    }
+}
+
+#[test]
+fn ogg_speex_uses_ffmpeg() {
+    if !ffmpeg_has_encoder("libspeex") {
+        return;
+    }
+    let d = tmp();
+    let p = make_from_jfk(d.path(), "a.spx", &["-c:a", "libspeex"]);
+    let info = check_jfk(&p, Backend::Ffmpeg, 0.5);
+    assert_eq!(info.codec, "speex");
 }

@@ -10,11 +10,11 @@ use std::time::Instant;
 use half::f16;
 use serde::Serialize;
 
+use crate::ModelError;
 use crate::ct2::{Ct2Model, Dtype, Var, read_bpe_tokens};
 use crate::ggml::{GGML_MAGIC, GGML_QNT_VERSION, GGML_QNT_VERSION_FACTOR, GgmlHparams, ttype};
 use crate::mel::slaney_mel_filters;
 use crate::quant::{QK, quantize_q5_0, quantize_q8_0};
-use crate::ModelError;
 
 /// Storage of the big weight matrices in the converted file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -166,14 +166,20 @@ impl Job {
 }
 
 fn bad(dir: &Path, detail: impl Into<String>) -> ModelError {
-    ModelError::NotCTranslate2 { dir: dir.to_path_buf(), detail: detail.into() }
+    ModelError::NotCTranslate2 {
+        dir: dir.to_path_buf(),
+        detail: detail.into(),
+    }
 }
 
 fn expect_dims(dir: &Path, var: &Var, want: &[u64]) -> Result<(), ModelError> {
     if var.dims != want {
         return Err(bad(
             dir,
-            format!("tensor {} has shape {:?}, expected {:?}", var.name, var.dims, want),
+            format!(
+                "tensor {} has shape {:?}, expected {:?}",
+                var.name, var.dims, want
+            ),
         ));
     }
     Ok(())
@@ -199,21 +205,37 @@ fn as_i32(dir: &Path, what: &str, v: u64) -> Result<i32, ModelError> {
 fn derive_hparams(model: &mut Ct2Model) -> Result<GgmlHparams, ModelError> {
     let dir = model.dir.clone();
     let emb = model.require("decoder/embeddings/weight")?.clone();
-    let epe = model.require("encoder/position_encodings/encodings")?.clone();
-    let dpe = model.require("decoder/position_encodings/encodings")?.clone();
+    let epe = model
+        .require("encoder/position_encodings/encodings")?
+        .clone();
+    let dpe = model
+        .require("decoder/position_encodings/encodings")?
+        .clone();
     let conv1 = model.require("encoder/conv1/weight")?.clone();
     for v in [&emb, &epe, &dpe] {
         if v.dims.len() != 2 {
-            return Err(bad(&dir, format!("{} should be 2-D, has shape {:?}", v.name, v.dims)));
+            return Err(bad(
+                &dir,
+                format!("{} should be 2-D, has shape {:?}", v.name, v.dims),
+            ));
         }
     }
     if conv1.dims.len() != 3 {
-        return Err(bad(&dir, format!("encoder/conv1/weight should be 3-D, has shape {:?}", conv1.dims)));
+        return Err(bad(
+            &dir,
+            format!(
+                "encoder/conv1/weight should be 3-D, has shape {:?}",
+                conv1.dims
+            ),
+        ));
     }
     let n_audio_state = epe.dims[1];
     let n_text_state = dpe.dims[1];
     if n_audio_state != n_text_state || emb.dims[1] != n_text_state {
-        return Err(bad(&dir, "encoder and decoder widths differ (whisper.cpp requires them equal)"));
+        return Err(bad(
+            &dir,
+            "encoder and decoder widths differ (whisper.cpp requires them equal)",
+        ));
     }
     let n_audio_layer = count_layers(model, "encoder/layer_");
     let n_text_layer = count_layers(model, "decoder/layer_");
@@ -223,7 +245,10 @@ fn derive_hparams(model: &mut Ct2Model) -> Result<GgmlHparams, ModelError> {
     let heads = |model: &mut Ct2Model, name: &str| -> Result<u64, ModelError> {
         match model.scalar_int(name)? {
             Some(h) if h > 0 && (n_audio_state % h as u64) == 0 => Ok(h as u64),
-            Some(h) => Err(bad(&dir, format!("{name} = {h} does not divide the width {n_audio_state}"))),
+            Some(h) => Err(bad(
+                &dir,
+                format!("{name} = {h} does not divide the width {n_audio_state}"),
+            )),
             None => {
                 // Every Whisper size uses 64-wide heads.
                 tracing::warn!("{name} missing; assuming 64-dimensional heads");
@@ -259,7 +284,11 @@ fn suggest_name(hp: &GgmlHparams) -> String {
         (32, 1280) => "large",
         _ => "custom",
     };
-    let en = if hp.n_vocab == 51864 && size != "custom" { ".en" } else { "" };
+    let en = if hp.n_vocab == 51864 && size != "custom" {
+        ".en"
+    } else {
+        ""
+    };
     format!("{size}{en}")
 }
 
@@ -299,7 +328,12 @@ impl Planner {
     ) -> Result<(), ModelError> {
         let var = model.require(src)?.clone();
         let (rows_total, row_len_full) = match var.dims.len() {
-            0 => return Err(bad(&self.dir, format!("{src} is a scalar, expected a tensor"))),
+            0 => {
+                return Err(bad(
+                    &self.dir,
+                    format!("{src} is a scalar, expected a tensor"),
+                ));
+            }
             1 => (1, var.dims[0]),
             _ => (var.dims[0], var.dims[1..].iter().product()),
         };
@@ -321,16 +355,33 @@ impl Planner {
             Dtype::F32 | Dtype::F16 | Dtype::Bf16 => None,
             Dtype::I8 | Dtype::I16 => Some(self.load_scale(model, &var, rows_total)?),
             Dtype::I32 => {
-                return Err(ModelError::UnsupportedDtype { name: src.to_string(), dtype: "int32".into() });
+                return Err(ModelError::UnsupportedDtype {
+                    name: src.to_string(),
+                    dtype: "int32".into(),
+                });
             }
         };
-        self.jobs.push(Job { name, src: var, scale, row_start, rows, row_len, ne, kind });
+        self.jobs.push(Job {
+            name,
+            src: var,
+            scale,
+            row_start,
+            rows,
+            row_len,
+            ne,
+            kind,
+        });
         Ok(())
     }
 
     /// The `weight_scale` of an int8/int16 CTranslate2 weight: one per output row (int8) or a
     /// single one (int16).
-    fn load_scale(&self, model: &mut Ct2Model, var: &Var, rows_total: u64) -> Result<Vec<f32>, ModelError> {
+    fn load_scale(
+        &self,
+        model: &mut Ct2Model,
+        var: &Var,
+        rows_total: u64,
+    ) -> Result<Vec<f32>, ModelError> {
         let src = &var.name;
         let scale_name = src
             .strip_suffix("/weight")
@@ -357,7 +408,10 @@ impl Planner {
         let mut vals = Vec::new();
         model.read_f32(&sv, 0, count, &mut raw, &mut vals)?;
         if vals.iter().any(|s| *s == 0.0 || !s.is_finite()) {
-            return Err(bad(&self.dir, format!("{scale_name} has zero or non-finite values")));
+            return Err(bad(
+                &self.dir,
+                format!("{scale_name} has zero or non-finite values"),
+            ));
         }
         Ok(vals)
     }
@@ -373,16 +427,79 @@ impl Planner {
         self.chk(model, &format!("{src}/layer_norm/beta"), &[n])?;
         let w = format!("{src}/linear_0/weight");
         let b = format!("{src}/linear_0/bias");
-        self.add(model, format!("{dst}.query.weight"), &w, Some((0, n)), None, Kind::Matrix)?;
-        self.add(model, format!("{dst}.query.bias"), &b, Some((0, n)), None, Kind::F32)?;
-        self.add(model, format!("{dst}.key.weight"), &w, Some((n, 2 * n)), None, Kind::Matrix)?;
+        self.add(
+            model,
+            format!("{dst}.query.weight"),
+            &w,
+            Some((0, n)),
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.query.bias"),
+            &b,
+            Some((0, n)),
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.key.weight"),
+            &w,
+            Some((n, 2 * n)),
+            None,
+            Kind::Matrix,
+        )?;
         check_zero_bias(model, &b, n, 2 * n)?;
-        self.add(model, format!("{dst}.value.weight"), &w, Some((2 * n, 3 * n)), None, Kind::Matrix)?;
-        self.add(model, format!("{dst}.value.bias"), &b, Some((2 * n, 3 * n)), None, Kind::F32)?;
-        self.add(model, format!("{dst}.out.weight"), &format!("{src}/linear_1/weight"), None, None, Kind::Matrix)?;
-        self.add(model, format!("{dst}.out.bias"), &format!("{src}/linear_1/bias"), None, None, Kind::F32)?;
-        self.add(model, format!("{dst}_ln.weight"), &format!("{src}/layer_norm/gamma"), None, None, Kind::F32)?;
-        self.add(model, format!("{dst}_ln.bias"), &format!("{src}/layer_norm/beta"), None, None, Kind::F32)?;
+        self.add(
+            model,
+            format!("{dst}.value.weight"),
+            &w,
+            Some((2 * n, 3 * n)),
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.value.bias"),
+            &b,
+            Some((2 * n, 3 * n)),
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.out.weight"),
+            &format!("{src}/linear_1/weight"),
+            None,
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.out.bias"),
+            &format!("{src}/linear_1/bias"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{dst}_ln.weight"),
+            &format!("{src}/layer_norm/gamma"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{dst}_ln.bias"),
+            &format!("{src}/layer_norm/beta"),
+            None,
+            None,
+            Kind::F32,
+        )?;
         Ok(())
     }
 
@@ -399,16 +516,79 @@ impl Planner {
         self.chk(model, &format!("{a}/layer_norm/beta"), &[n])?;
         let kv_w = format!("{a}/linear_1/weight");
         let kv_b = format!("{a}/linear_1/bias");
-        self.add(model, format!("{c}.query.weight"), &format!("{a}/linear_0/weight"), None, None, Kind::Matrix)?;
-        self.add(model, format!("{c}.query.bias"), &format!("{a}/linear_0/bias"), None, None, Kind::F32)?;
-        self.add(model, format!("{c}.key.weight"), &kv_w, Some((0, n)), None, Kind::Matrix)?;
+        self.add(
+            model,
+            format!("{c}.query.weight"),
+            &format!("{a}/linear_0/weight"),
+            None,
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{c}.query.bias"),
+            &format!("{a}/linear_0/bias"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{c}.key.weight"),
+            &kv_w,
+            Some((0, n)),
+            None,
+            Kind::Matrix,
+        )?;
         check_zero_bias(model, &kv_b, 0, n)?;
-        self.add(model, format!("{c}.value.weight"), &kv_w, Some((n, 2 * n)), None, Kind::Matrix)?;
-        self.add(model, format!("{c}.value.bias"), &kv_b, Some((n, 2 * n)), None, Kind::F32)?;
-        self.add(model, format!("{c}.out.weight"), &format!("{a}/linear_2/weight"), None, None, Kind::Matrix)?;
-        self.add(model, format!("{c}.out.bias"), &format!("{a}/linear_2/bias"), None, None, Kind::F32)?;
-        self.add(model, format!("{c}_ln.weight"), &format!("{a}/layer_norm/gamma"), None, None, Kind::F32)?;
-        self.add(model, format!("{c}_ln.bias"), &format!("{a}/layer_norm/beta"), None, None, Kind::F32)?;
+        self.add(
+            model,
+            format!("{c}.value.weight"),
+            &kv_w,
+            Some((n, 2 * n)),
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{c}.value.bias"),
+            &kv_b,
+            Some((n, 2 * n)),
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{c}.out.weight"),
+            &format!("{a}/linear_2/weight"),
+            None,
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{c}.out.bias"),
+            &format!("{a}/linear_2/bias"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{c}_ln.weight"),
+            &format!("{a}/layer_norm/gamma"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{c}_ln.bias"),
+            &format!("{a}/layer_norm/beta"),
+            None,
+            None,
+            Kind::F32,
+        )?;
         Ok(())
     }
 
@@ -420,12 +600,54 @@ impl Planner {
         self.chk(model, &format!("{src}/linear_1/bias"), &[n])?;
         self.chk(model, &format!("{src}/layer_norm/gamma"), &[n])?;
         self.chk(model, &format!("{src}/layer_norm/beta"), &[n])?;
-        self.add(model, format!("{dst}.mlp.0.weight"), &format!("{src}/linear_0/weight"), None, None, Kind::Matrix)?;
-        self.add(model, format!("{dst}.mlp.0.bias"), &format!("{src}/linear_0/bias"), None, None, Kind::F32)?;
-        self.add(model, format!("{dst}.mlp.2.weight"), &format!("{src}/linear_1/weight"), None, None, Kind::Matrix)?;
-        self.add(model, format!("{dst}.mlp.2.bias"), &format!("{src}/linear_1/bias"), None, None, Kind::F32)?;
-        self.add(model, format!("{dst}.mlp_ln.weight"), &format!("{src}/layer_norm/gamma"), None, None, Kind::F32)?;
-        self.add(model, format!("{dst}.mlp_ln.bias"), &format!("{src}/layer_norm/beta"), None, None, Kind::F32)?;
+        self.add(
+            model,
+            format!("{dst}.mlp.0.weight"),
+            &format!("{src}/linear_0/weight"),
+            None,
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.mlp.0.bias"),
+            &format!("{src}/linear_0/bias"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.mlp.2.weight"),
+            &format!("{src}/linear_1/weight"),
+            None,
+            None,
+            Kind::Matrix,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.mlp.2.bias"),
+            &format!("{src}/linear_1/bias"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.mlp_ln.weight"),
+            &format!("{src}/layer_norm/gamma"),
+            None,
+            None,
+            Kind::F32,
+        )?;
+        self.add(
+            model,
+            format!("{dst}.mlp_ln.bias"),
+            &format!("{src}/layer_norm/beta"),
+            None,
+            None,
+            Kind::F32,
+        )?;
         Ok(())
     }
 }
@@ -433,43 +655,152 @@ impl Planner {
 /// Collects the jobs in whisper.cpp / PyTorch state-dict order and validates every shape.
 fn plan(model: &mut Ct2Model, hp: &GgmlHparams) -> Result<Vec<Job>, ModelError> {
     let n = hp.n_audio_state as u64;
-    let mut p = Planner { dir: model.dir.clone(), n, jobs: Vec::new() };
+    let mut p = Planner {
+        dir: model.dir.clone(),
+        n,
+        jobs: Vec::new(),
+    };
     let n_mels = hp.n_mels as u64;
     let n_vocab = hp.n_vocab as u64;
-    p.chk(model, "encoder/position_encodings/encodings", &[hp.n_audio_ctx as u64, n])?;
+    p.chk(
+        model,
+        "encoder/position_encodings/encodings",
+        &[hp.n_audio_ctx as u64, n],
+    )?;
     p.chk(model, "encoder/conv1/weight", &[n, n_mels, 3])?;
     p.chk(model, "encoder/conv1/bias", &[n])?;
     p.chk(model, "encoder/conv2/weight", &[n, n, 3])?;
     p.chk(model, "encoder/conv2/bias", &[n])?;
     p.chk(model, "encoder/layer_norm/gamma", &[n])?;
     p.chk(model, "encoder/layer_norm/beta", &[n])?;
-    p.chk(model, "decoder/position_encodings/encodings", &[hp.n_text_ctx as u64, n])?;
+    p.chk(
+        model,
+        "decoder/position_encodings/encodings",
+        &[hp.n_text_ctx as u64, n],
+    )?;
     p.chk(model, "decoder/embeddings/weight", &[n_vocab, n])?;
     p.chk(model, "decoder/layer_norm/gamma", &[n])?;
     p.chk(model, "decoder/layer_norm/beta", &[n])?;
 
     let conv_bias_ne = Some(vec![1, n as i32]);
-    p.add(model, "encoder.positional_embedding".into(), "encoder/position_encodings/encodings", None, None, Kind::F32)?;
-    p.add(model, "encoder.conv1.weight".into(), "encoder/conv1/weight", None, None, Kind::F16)?;
-    p.add(model, "encoder.conv1.bias".into(), "encoder/conv1/bias", None, conv_bias_ne.clone(), Kind::F32)?;
-    p.add(model, "encoder.conv2.weight".into(), "encoder/conv2/weight", None, None, Kind::F16)?;
-    p.add(model, "encoder.conv2.bias".into(), "encoder/conv2/bias", None, conv_bias_ne, Kind::F32)?;
+    p.add(
+        model,
+        "encoder.positional_embedding".into(),
+        "encoder/position_encodings/encodings",
+        None,
+        None,
+        Kind::F32,
+    )?;
+    p.add(
+        model,
+        "encoder.conv1.weight".into(),
+        "encoder/conv1/weight",
+        None,
+        None,
+        Kind::F16,
+    )?;
+    p.add(
+        model,
+        "encoder.conv1.bias".into(),
+        "encoder/conv1/bias",
+        None,
+        conv_bias_ne.clone(),
+        Kind::F32,
+    )?;
+    p.add(
+        model,
+        "encoder.conv2.weight".into(),
+        "encoder/conv2/weight",
+        None,
+        None,
+        Kind::F16,
+    )?;
+    p.add(
+        model,
+        "encoder.conv2.bias".into(),
+        "encoder/conv2/bias",
+        None,
+        conv_bias_ne,
+        Kind::F32,
+    )?;
     for i in 0..hp.n_audio_layer {
-        p.self_attn(model, &format!("encoder/layer_{i}/self_attention"), &format!("encoder.blocks.{i}.attn"))?;
-        p.ffn(model, &format!("encoder/layer_{i}/ffn"), &format!("encoder.blocks.{i}"))?;
+        p.self_attn(
+            model,
+            &format!("encoder/layer_{i}/self_attention"),
+            &format!("encoder.blocks.{i}.attn"),
+        )?;
+        p.ffn(
+            model,
+            &format!("encoder/layer_{i}/ffn"),
+            &format!("encoder.blocks.{i}"),
+        )?;
     }
-    p.add(model, "encoder.ln_post.weight".into(), "encoder/layer_norm/gamma", None, None, Kind::F32)?;
-    p.add(model, "encoder.ln_post.bias".into(), "encoder/layer_norm/beta", None, None, Kind::F32)?;
+    p.add(
+        model,
+        "encoder.ln_post.weight".into(),
+        "encoder/layer_norm/gamma",
+        None,
+        None,
+        Kind::F32,
+    )?;
+    p.add(
+        model,
+        "encoder.ln_post.bias".into(),
+        "encoder/layer_norm/beta",
+        None,
+        None,
+        Kind::F32,
+    )?;
 
-    p.add(model, "decoder.positional_embedding".into(), "decoder/position_encodings/encodings", None, None, Kind::F32)?;
-    p.add(model, "decoder.token_embedding.weight".into(), "decoder/embeddings/weight", None, None, Kind::Matrix)?;
+    p.add(
+        model,
+        "decoder.positional_embedding".into(),
+        "decoder/position_encodings/encodings",
+        None,
+        None,
+        Kind::F32,
+    )?;
+    p.add(
+        model,
+        "decoder.token_embedding.weight".into(),
+        "decoder/embeddings/weight",
+        None,
+        None,
+        Kind::Matrix,
+    )?;
     for i in 0..hp.n_text_layer {
-        p.self_attn(model, &format!("decoder/layer_{i}/self_attention"), &format!("decoder.blocks.{i}.attn"))?;
-        p.cross_attn(model, &format!("decoder/layer_{i}/attention"), &format!("decoder.blocks.{i}.cross_attn"))?;
-        p.ffn(model, &format!("decoder/layer_{i}/ffn"), &format!("decoder.blocks.{i}"))?;
+        p.self_attn(
+            model,
+            &format!("decoder/layer_{i}/self_attention"),
+            &format!("decoder.blocks.{i}.attn"),
+        )?;
+        p.cross_attn(
+            model,
+            &format!("decoder/layer_{i}/attention"),
+            &format!("decoder.blocks.{i}.cross_attn"),
+        )?;
+        p.ffn(
+            model,
+            &format!("decoder/layer_{i}/ffn"),
+            &format!("decoder.blocks.{i}"),
+        )?;
     }
-    p.add(model, "decoder.ln.weight".into(), "decoder/layer_norm/gamma", None, None, Kind::F32)?;
-    p.add(model, "decoder.ln.bias".into(), "decoder/layer_norm/beta", None, None, Kind::F32)?;
+    p.add(
+        model,
+        "decoder.ln.weight".into(),
+        "decoder/layer_norm/gamma",
+        None,
+        None,
+        Kind::F32,
+    )?;
+    p.add(
+        model,
+        "decoder.ln.bias".into(),
+        "decoder/layer_norm/beta",
+        None,
+        None,
+        Kind::F32,
+    )?;
 
     let expected = 11 + 15 * hp.n_audio_layer as usize + 24 * hp.n_text_layer as usize;
     debug_assert_eq!(p.jobs.len(), expected);
@@ -487,7 +818,11 @@ fn check_zero_bias(model: &mut Ct2Model, name: &str, a: u64, b: u64) -> Result<(
     model.read_f32(&var, a, b - a, &mut raw, &mut vals)?;
     let max = vals.iter().fold(0f32, |m, v| m.max(v.abs()));
     if max > 0.0 {
-        tracing::warn!(tensor = name, max_abs = max, "key bias is not zero; whisper.cpp has no key bias, dropping it");
+        tracing::warn!(
+            tensor = name,
+            max_abs = max,
+            "key bias is not zero; whisper.cpp has no key bias, dropping it"
+        );
     }
     Ok(())
 }
@@ -524,7 +859,11 @@ pub fn convert_ct2_to_ggml(
     if tokens.len() > hp.n_vocab as usize {
         return Err(bad(
             src_dir,
-            format!("vocabulary has {} regular tokens but the embedding only {} rows", tokens.len(), hp.n_vocab),
+            format!(
+                "vocabulary has {} regular tokens but the embedding only {} rows",
+                tokens.len(),
+                hp.n_vocab
+            ),
         ));
     }
     let jobs = plan(&mut model, &hp)?;
@@ -533,7 +872,10 @@ pub fn convert_ct2_to_ggml(
             if !job.row_len.is_multiple_of(QK as u64) {
                 return Err(bad(
                     src_dir,
-                    format!("{} has rows of {} values, not a multiple of {QK}: cannot store it as {quant}", job.name, job.row_len),
+                    format!(
+                        "{} has rows of {} values, not a multiple of {QK}: cannot store it as {quant}",
+                        job.name, job.row_len
+                    ),
                 ));
             }
         }
@@ -631,7 +973,11 @@ fn write_ggml(
             let nr = rows_per_chunk.min(job.rows - r);
             let first_row = job.row_start + r;
             // For 1-D sources `row_start` is an element offset and there is a single "row".
-            let elem_start = if job.src.dims.len() == 1 { job.row_start } else { first_row * job.row_len };
+            let elem_start = if job.src.dims.len() == 1 {
+                job.row_start
+            } else {
+                first_row * job.row_len
+            };
             let count = nr * job.row_len;
             match &job.scale {
                 None => model.read_f32(&job.src, elem_start, count, &mut raw, &mut vals)?,
@@ -639,7 +985,11 @@ fn write_ggml(
                     model.read_int(&job.src, elem_start, count, &mut raw, &mut vals)?;
                     // CTranslate2 stores round(w * scale): w = q / scale.
                     for (i, row) in vals.chunks_exact_mut(job.row_len as usize).enumerate() {
-                        let s = if scale.len() == 1 { scale[0] } else { scale[(first_row + i as u64) as usize] };
+                        let s = if scale.len() == 1 {
+                            scale[0]
+                        } else {
+                            scale[(first_row + i as u64) as usize]
+                        };
                         row.iter_mut().for_each(|v| *v /= s);
                     }
                 }

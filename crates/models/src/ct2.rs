@@ -86,7 +86,11 @@ impl PartsReader {
             parts.push((f, start, len));
             start += len;
         }
-        Ok(Self { parts, total: start, pos: 0 })
+        Ok(Self {
+            parts,
+            total: start,
+            pos: 0,
+        })
     }
 
     pub(crate) fn total(&self) -> u64 {
@@ -133,7 +137,10 @@ impl Seek for PartsReader {
                 self.pos = p;
                 Ok(p)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before start")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before start",
+            )),
         }
     }
 }
@@ -171,7 +178,10 @@ pub(crate) struct Ct2Model {
 }
 
 fn bad(dir: &Path, detail: impl Into<String>) -> ModelError {
-    ModelError::NotCTranslate2 { dir: dir.to_path_buf(), detail: detail.into() }
+    ModelError::NotCTranslate2 {
+        dir: dir.to_path_buf(),
+        detail: detail.into(),
+    }
 }
 
 fn read_u8(r: &mut impl Read) -> io::Result<u8> {
@@ -227,7 +237,10 @@ impl Ct2Model {
         }
         let spec = read_str(&mut r).map_err(eof_to_bad)?;
         if spec != "WhisperSpec" {
-            return Err(bad(dir, format!("model spec is {spec:?}, not \"WhisperSpec\"")));
+            return Err(bad(
+                dir,
+                format!("model spec is {spec:?}, not \"WhisperSpec\""),
+            ));
         }
         let spec_revision = read_u32(&mut r).map_err(eof_to_bad)?;
         let n_vars = read_u32(&mut r).map_err(eof_to_bad)?;
@@ -250,14 +263,28 @@ impl Ct2Model {
             if numel * dtype.size() as u64 != nbytes {
                 return Err(bad(
                     dir,
-                    format!("variable {name}: {nbytes} bytes do not match shape {dims:?} of {}", dtype.name()),
+                    format!(
+                        "variable {name}: {nbytes} bytes do not match shape {dims:?} of {}",
+                        dtype.name()
+                    ),
                 ));
             }
             if offset + nbytes > total {
-                return Err(bad(dir, format!("variable {name} runs past the end of the file")));
+                return Err(bad(
+                    dir,
+                    format!("variable {name} runs past the end of the file"),
+                ));
             }
             r.seek_relative(nbytes as i64)?;
-            vars.insert(name.clone(), Var { name, dims, dtype, offset });
+            vars.insert(
+                name.clone(),
+                Var {
+                    name,
+                    dims,
+                    dtype,
+                    offset,
+                },
+            );
         }
         let mut aliases = HashMap::new();
         if version >= 3 {
@@ -276,7 +303,13 @@ impl Ct2Model {
             n_parts,
             "read CTranslate2 model index"
         );
-        Ok(Self { dir: dir.to_path_buf(), reader: r, vars, aliases, n_parts })
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            reader: r,
+            vars,
+            aliases,
+            n_parts,
+        })
     }
 
     /// Variable by name, following aliases.
@@ -292,7 +325,8 @@ impl Ct2Model {
     }
 
     pub(crate) fn require(&self, name: &str) -> Result<&Var, ModelError> {
-        self.get(name).ok_or_else(|| ModelError::MissingTensor(name.to_string()))
+        self.get(name)
+            .ok_or_else(|| ModelError::MissingTensor(name.to_string()))
     }
 
     pub(crate) fn var_names(&self) -> impl Iterator<Item = &str> {
@@ -300,7 +334,13 @@ impl Ct2Model {
     }
 
     /// Raw bytes of elements `[start, start + count)` of `var`.
-    pub(crate) fn read_raw(&mut self, var: &Var, start: u64, count: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    pub(crate) fn read_raw(
+        &mut self,
+        var: &Var,
+        start: u64,
+        count: u64,
+        buf: &mut Vec<u8>,
+    ) -> io::Result<()> {
         let es = var.dtype.size() as u64;
         debug_assert!(start + count <= var.numel());
         buf.resize((count * es) as usize, 0);
@@ -309,29 +349,61 @@ impl Ct2Model {
     }
 
     /// Elements `[start, start + count)` of a floating-point variable, as f32.
-    pub(crate) fn read_f32(&mut self, var: &Var, start: u64, count: u64, raw: &mut Vec<u8>, out: &mut Vec<f32>) -> Result<(), ModelError> {
+    pub(crate) fn read_f32(
+        &mut self,
+        var: &Var,
+        start: u64,
+        count: u64,
+        raw: &mut Vec<u8>,
+        out: &mut Vec<f32>,
+    ) -> Result<(), ModelError> {
         self.read_raw(var, start, count, raw)?;
         out.clear();
         match var.dtype {
-            Dtype::F32 => out.extend(raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
-            Dtype::F16 => out.extend(raw.chunks_exact(2).map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())),
-            Dtype::Bf16 => out.extend(raw.chunks_exact(2).map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32())),
+            Dtype::F32 => out.extend(
+                raw.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            ),
+            Dtype::F16 => out.extend(
+                raw.chunks_exact(2)
+                    .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32()),
+            ),
+            Dtype::Bf16 => out.extend(
+                raw.chunks_exact(2)
+                    .map(|b| bf16::from_le_bytes([b[0], b[1]]).to_f32()),
+            ),
             Dtype::I8 | Dtype::I16 | Dtype::I32 => {
-                return Err(ModelError::UnsupportedDtype { name: var.name.clone(), dtype: var.dtype.name().into() });
+                return Err(ModelError::UnsupportedDtype {
+                    name: var.name.clone(),
+                    dtype: var.dtype.name().into(),
+                });
             }
         }
         Ok(())
     }
 
     /// Elements of an integer variable, widened to i64 (used for int8/int16 weights).
-    pub(crate) fn read_int(&mut self, var: &Var, start: u64, count: u64, raw: &mut Vec<u8>, out: &mut Vec<f32>) -> Result<(), ModelError> {
+    pub(crate) fn read_int(
+        &mut self,
+        var: &Var,
+        start: u64,
+        count: u64,
+        raw: &mut Vec<u8>,
+        out: &mut Vec<f32>,
+    ) -> Result<(), ModelError> {
         self.read_raw(var, start, count, raw)?;
         out.clear();
         match var.dtype {
             Dtype::I8 => out.extend(raw.iter().map(|&b| f32::from(b as i8))),
-            Dtype::I16 => out.extend(raw.chunks_exact(2).map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])))),
+            Dtype::I16 => out.extend(
+                raw.chunks_exact(2)
+                    .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]]))),
+            ),
             _ => {
-                return Err(ModelError::UnsupportedDtype { name: var.name.clone(), dtype: var.dtype.name().into() });
+                return Err(ModelError::UnsupportedDtype {
+                    name: var.name.clone(),
+                    dtype: var.dtype.name().into(),
+                });
             }
         }
         Ok(())
@@ -339,9 +411,14 @@ impl Ct2Model {
 
     /// Scalar integer variable (e.g. `encoder/num_heads`).
     pub(crate) fn scalar_int(&mut self, name: &str) -> Result<Option<i64>, ModelError> {
-        let Some(var) = self.get(name).cloned() else { return Ok(None) };
+        let Some(var) = self.get(name).cloned() else {
+            return Ok(None);
+        };
         if var.numel() != 1 {
-            return Err(bad(&self.dir, format!("{name} should be a scalar, has shape {:?}", var.dims)));
+            return Err(bad(
+                &self.dir,
+                format!("{name} should be a scalar, has shape {:?}", var.dims),
+            ));
         }
         let mut raw = Vec::new();
         self.read_raw(&var, 0, 1, &mut raw)?;
@@ -401,8 +478,12 @@ pub(crate) fn read_vocabulary_strings(dir: &Path) -> Result<Vec<String>, ModelEr
         Ok(lines)
     } else if json.is_file() {
         let f = File::open(&json)?;
-        serde_json::from_reader(BufReader::new(f))
-            .map_err(|e| bad(dir, format!("vocabulary.json is not a JSON array of strings: {e}")))
+        serde_json::from_reader(BufReader::new(f)).map_err(|e| {
+            bad(
+                dir,
+                format!("vocabulary.json is not a JSON array of strings: {e}"),
+            )
+        })
     } else {
         Err(bad(dir, "no vocabulary.txt or vocabulary.json"))
     }
@@ -423,7 +504,12 @@ pub(crate) fn read_bpe_tokens(dir: &Path) -> Result<Vec<Vec<u8>>, ModelError> {
             s.chars()
                 .map(|c| map.get(&c).copied())
                 .collect::<Option<Vec<u8>>>()
-                .ok_or_else(|| bad(dir, format!("token {id} ({s:?}) is not GPT-2 byte-level text")))
+                .ok_or_else(|| {
+                    bad(
+                        dir,
+                        format!("token {id} ({s:?}) is not GPT-2 byte-level text"),
+                    )
+                })
         })
         .collect()
 }
@@ -468,7 +554,11 @@ mod tests {
     #[test]
     fn vocabulary_keeps_empty_lines() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("vocabulary.txt"), "!\nĠthe\n\n<|endoftext|>\n<|en|>\n").unwrap();
+        std::fs::write(
+            dir.path().join("vocabulary.txt"),
+            "!\nĠthe\n\n<|endoftext|>\n<|en|>\n",
+        )
+        .unwrap();
         let toks = read_bpe_tokens(dir.path()).unwrap();
         assert_eq!(toks, vec![b"!".to_vec(), b" the".to_vec(), Vec::new()]);
     }

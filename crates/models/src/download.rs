@@ -9,10 +9,10 @@ use std::time::Duration;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::ModelError;
 use crate::catalog::{DEFAULT_BASE_URL, catalog_entry, model_url};
 use crate::ggml::GGML_MAGIC;
 use crate::store::{ModelStore, validate_name};
-use crate::ModelError;
 
 /// Environment variable with a mirror to use instead of the Hugging Face host
 /// (`{base}/ggml-{name}.bin`). [`DownloadSource::base_url`] takes precedence.
@@ -56,7 +56,10 @@ fn agent() -> ureq::Agent {
 }
 
 fn network(url: &str, detail: impl ToString) -> ModelError {
-    ModelError::Network { url: url.to_string(), detail: detail.to_string() }
+    ModelError::Network {
+        url: url.to_string(),
+        detail: detail.to_string(),
+    }
 }
 
 fn header<'a>(resp: &'a ureq::http::Response<ureq::Body>, name: &str) -> Option<&'a str> {
@@ -74,7 +77,12 @@ fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
 }
 
 /// SHA-256 of the first `len` bytes of `path`.
-fn hash_prefix(path: &Path, len: u64, hasher: &mut Sha256, cancel: &AtomicBool) -> Result<(), ModelError> {
+fn hash_prefix(
+    path: &Path,
+    len: u64,
+    hasher: &mut Sha256,
+    cancel: &AtomicBool,
+) -> Result<(), ModelError> {
     let mut f = File::open(path)?.take(len);
     let mut buf = vec![0u8; BUF_SIZE];
     loop {
@@ -114,8 +122,14 @@ impl ModelStore {
         cancel: &AtomicBool,
     ) -> Result<PathBuf, ModelError> {
         validate_name(name)?;
-        let env_base = std::env::var(BASE_URL_ENV).ok().filter(|s| !s.trim().is_empty());
-        let base = source.base_url.clone().filter(|s| !s.trim().is_empty()).or(env_base);
+        let env_base = std::env::var(BASE_URL_ENV)
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        let base = source
+            .base_url
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .or(env_base);
         let entry = catalog_entry(name);
         if entry.is_none() && base.is_none() {
             return Err(ModelError::UnknownModel(name.to_string()));
@@ -149,7 +163,11 @@ impl ModelStore {
             if let Some(size) = expected_size
                 && have > size
             {
-                tracing::warn!(have, size, "partial download larger than the model; starting over");
+                tracing::warn!(
+                    have,
+                    size,
+                    "partial download larger than the model; starting over"
+                );
                 fs::remove_file(&partial)?;
                 have = 0;
             }
@@ -165,8 +183,20 @@ impl ModelStore {
                 Fetched::NothingMore if !restarted => {
                     // 416: either the partial file is complete, or it is not the same file.
                     let size = fs::metadata(&partial)?.len();
-                    if verify(&partial, None, expected_sha.as_deref(), expected_size, cancel).is_ok() {
-                        progress(DownloadProgress { downloaded: size, total: Some(size), resumed_from: size });
+                    if verify(
+                        &partial,
+                        None,
+                        expected_sha.as_deref(),
+                        expected_size,
+                        cancel,
+                    )
+                    .is_ok()
+                    {
+                        progress(DownloadProgress {
+                            downloaded: size,
+                            total: Some(size),
+                            resumed_from: size,
+                        });
                         break None;
                     }
                     tracing::warn!(%url, "server refused to resume and the partial file does not verify; starting over");
@@ -179,7 +209,13 @@ impl ModelStore {
             }
         };
 
-        match verify(&partial, hasher, expected_sha.as_deref(), expected_size, cancel) {
+        match verify(
+            &partial,
+            hasher,
+            expected_sha.as_deref(),
+            expected_size,
+            cancel,
+        ) {
             Ok(()) => {}
             Err(ModelError::Cancelled) => return Err(ModelError::Cancelled),
             Err(e) => {
@@ -210,7 +246,8 @@ impl ModelStore {
         tracing::info!(%url, resume_from = have, "downloading model");
         let mut resp = req.call().map_err(|e| network(url, e))?;
         let status = resp.status().as_u16();
-        let content_length = header(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+        let content_length =
+            header(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
 
         let (append, total) = match status {
             206 if have > 0 => {
@@ -218,7 +255,10 @@ impl ModelStore {
                     .and_then(parse_content_range)
                     .ok_or_else(|| network(url, "206 response without a valid Content-Range"))?;
                 if start != have {
-                    return Err(network(url, format!("server resumed at byte {start}, asked for {have}")));
+                    return Err(network(
+                        url,
+                        format!("server resumed at byte {start}, asked for {have}"),
+                    ));
                 }
                 (true, total.or(content_length.map(|l| have + l)))
             }
@@ -229,7 +269,12 @@ impl ModelStore {
                 (false, content_length)
             }
             416 if have > 0 => return Ok(Fetched::NothingMore),
-            _ => return Err(ModelError::Http { url: url.to_string(), status }),
+            _ => {
+                return Err(ModelError::Http {
+                    url: url.to_string(),
+                    status,
+                });
+            }
         };
 
         let mut hasher = Sha256::new();
@@ -245,7 +290,11 @@ impl ModelStore {
             File::create(partial)?
         };
         let mut downloaded = resumed_from;
-        progress(DownloadProgress { downloaded, total, resumed_from });
+        progress(DownloadProgress {
+            downloaded,
+            total,
+            resumed_from,
+        });
 
         let mut reader = resp.body_mut().as_reader();
         let mut buf = vec![0u8; BUF_SIZE];
@@ -268,13 +317,20 @@ impl ModelStore {
             file.write_all(&buf[..n])?;
             hasher.update(&buf[..n]);
             downloaded += n as u64;
-            progress(DownloadProgress { downloaded, total, resumed_from });
+            progress(DownloadProgress {
+                downloaded,
+                total,
+                resumed_from,
+            });
         }
         file.sync_all()?;
         if let Some(t) = total
             && downloaded != t
         {
-            return Err(network(url, format!("connection closed after {downloaded} of {t} bytes")));
+            return Err(network(
+                url,
+                format!("connection closed after {downloaded} of {t} bytes"),
+            ));
         }
         Ok(Fetched::Complete(hasher))
     }
@@ -293,7 +349,10 @@ fn verify(
     if let Some(want) = expected_size
         && want != size
     {
-        return Err(ModelError::SizeMismatch { expected: want, actual: size });
+        return Err(ModelError::SizeMismatch {
+            expected: want,
+            actual: size,
+        });
     }
     if let Some(want) = expected_sha {
         let hasher = match hasher {
@@ -306,13 +365,20 @@ fn verify(
         };
         let actual = hex::encode(hasher.finalize());
         if actual != want {
-            return Err(ModelError::ChecksumMismatch { expected: want.to_string(), actual });
+            return Err(ModelError::ChecksumMismatch {
+                expected: want.to_string(),
+                actual,
+            });
         }
     }
     let mut magic = [0u8; 4];
-    let header_ok = File::open(path)?.read_exact(&mut magic).is_ok() && u32::from_le_bytes(magic) == GGML_MAGIC;
+    let header_ok =
+        File::open(path)?.read_exact(&mut magic).is_ok() && u32::from_le_bytes(magic) == GGML_MAGIC;
     if !header_ok {
-        return Err(ModelError::InvalidGgml { path: path.to_path_buf(), detail: "downloaded file is not a ggml model".into() });
+        return Err(ModelError::InvalidGgml {
+            path: path.to_path_buf(),
+            detail: "downloaded file is not a ggml model".into(),
+        });
     }
     Ok(())
 }
@@ -323,7 +389,10 @@ mod tests {
 
     #[test]
     fn content_range() {
-        assert_eq!(parse_content_range("bytes 100-999/1000"), Some((100, Some(1000))));
+        assert_eq!(
+            parse_content_range("bytes 100-999/1000"),
+            Some((100, Some(1000)))
+        );
         assert_eq!(parse_content_range("bytes 5-9/*"), Some((5, None)));
         assert_eq!(parse_content_range("items 5-9/10"), None);
     }

@@ -177,7 +177,10 @@ pub fn tensor_nbytes(ttype: i32, nelements: u64) -> Option<u64> {
 }
 
 fn invalid(path: &Path, detail: impl Into<String>) -> ModelError {
-    ModelError::InvalidGgml { path: path.to_path_buf(), detail: detail.into() }
+    ModelError::InvalidGgml {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
 }
 
 fn read_i32(r: &mut impl Read) -> io::Result<i32> {
@@ -204,7 +207,10 @@ fn read_header(path: &Path, r: &mut impl Read) -> Result<GgmlHparams, ModelError
     }
     let hp = GgmlHparams::from_array(a);
     if hp.n_vocab <= 0 || hp.n_audio_layer <= 0 || hp.n_text_layer <= 0 || hp.n_mels <= 0 {
-        return Err(invalid(path, format!("implausible hyper-parameters {hp:?}")));
+        return Err(invalid(
+            path,
+            format!("implausible hyper-parameters {hp:?}"),
+        ));
     }
     Ok(hp)
 }
@@ -232,7 +238,10 @@ pub fn inspect_ggml(path: &Path) -> Result<GgmlInfo, ModelError> {
     let n_mel = read_i32(&mut r).map_err(eof)?;
     let n_fft = read_i32(&mut r).map_err(eof)?;
     if !(0..=1024).contains(&n_mel) || !(0..=4096).contains(&n_fft) {
-        return Err(invalid(path, format!("implausible mel filter size {n_mel}x{n_fft}")));
+        return Err(invalid(
+            path,
+            format!("implausible mel filter size {n_mel}x{n_fft}"),
+        ));
     }
     r.seek_relative(i64::from(n_mel) * i64::from(n_fft) * 4)?;
     let n_tokens = read_i32(&mut r).map_err(eof)?;
@@ -273,10 +282,26 @@ pub fn inspect_ggml(path: &Path) -> Result<GgmlInfo, ModelError> {
             .ok_or_else(|| invalid(path, format!("tensor {name} has unknown type {tt}")))?;
         let offset = r.stream_position()?;
         if offset + nbytes > len {
-            return Err(invalid(path, format!("tensor {name} runs past the end of the file")));
+            return Err(invalid(
+                path,
+                format!("tensor {name} runs past the end of the file"),
+            ));
         }
         r.seek(SeekFrom::Start(offset + nbytes))?;
-        tensors.push(GgmlTensorInfo { name, ne, ttype: tt, offset, nbytes });
+        tensors.push(GgmlTensorInfo {
+            name,
+            ne,
+            ttype: tt,
+            offset,
+            nbytes,
+        });
     }
-    Ok(GgmlInfo { path: path.to_path_buf(), hparams, n_mel, n_fft, tokens, tensors })
+    Ok(GgmlInfo {
+        path: path.to_path_buf(),
+        hparams,
+        n_mel,
+        n_fft,
+        tokens,
+        tensors,
+    })
 }

@@ -57,11 +57,14 @@ pub mod quant;
 mod store;
 
 pub use catalog::{CatalogEntry, DEFAULT_BASE_URL, catalog, catalog_entry, model_url};
-pub use convert::{ConvertReport, Ct2Info, ParseQuantError, Quant, convert_ct2_to_ggml, inspect_ct2};
+pub use convert::{
+    ConvertReport, Ct2Info, ParseQuantError, Quant, convert_ct2_to_ggml, inspect_ct2,
+};
 pub use download::{BASE_URL_ENV, DownloadProgress, DownloadSource};
 pub use error::ModelError;
 pub use ggml::{
-    GGML_MAGIC, GgmlHparams, GgmlInfo, GgmlTensorInfo, WeightType, inspect_ggml, read_ggml_hparams, ttype,
+    GGML_MAGIC, GgmlHparams, GgmlInfo, GgmlTensorInfo, WeightType, inspect_ggml, read_ggml_hparams,
+    ttype,
 };
 pub use mel::slaney_mel_filters;
 pub use store::{DATA_DIR_ENV, InstalledModel, ModelStore};

@@ -79,7 +79,10 @@ mod tests {
         assert!(f.iter().all(|v| *v >= 0.0 && v.is_finite()));
         // Every filter has some weight.
         for m in 0..80 {
-            assert!(f[m * 201..(m + 1) * 201].iter().any(|v| *v > 0.0), "mel {m} empty");
+            assert!(
+                f[m * 201..(m + 1) * 201].iter().any(|v| *v > 0.0),
+                "mel {m} empty"
+            );
         }
         let f128 = slaney_mel_filters(128, 400, 16000);
         assert_eq!(f128.len(), 128 * 201);

@@ -14,7 +14,10 @@ pub const Q5_0_BLOCK_BYTES: usize = 2 + 4 + QK / 2;
 ///
 /// Panics if `x.len()` is not a multiple of 32.
 pub fn quantize_q8_0(x: &[f32], out: &mut Vec<u8>) {
-    assert!(x.len().is_multiple_of(QK), "row length must be a multiple of {QK}");
+    assert!(
+        x.len().is_multiple_of(QK),
+        "row length must be a multiple of {QK}"
+    );
     out.reserve(x.len() / QK * Q8_0_BLOCK_BYTES);
     for block in x.chunks_exact(QK) {
         let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -33,7 +36,10 @@ pub fn quantize_q8_0(x: &[f32], out: &mut Vec<u8>) {
 ///
 /// Panics if `x.len()` is not a multiple of 32.
 pub fn quantize_q5_0(x: &[f32], out: &mut Vec<u8>) {
-    assert!(x.len().is_multiple_of(QK), "row length must be a multiple of {QK}");
+    assert!(
+        x.len().is_multiple_of(QK),
+        "row length must be a multiple of {QK}"
+    );
     out.reserve(x.len() / QK * Q5_0_BLOCK_BYTES);
     for block in x.chunks_exact(QK) {
         let mut amax = 0f32;
@@ -121,7 +127,10 @@ mod tests {
             let amax = xs.iter().fold(0f32, |m, v| m.max(v.abs()));
             for (a, c) in xs.iter().zip(ys) {
                 // Half a step, plus the f16 rounding of the scale (relative 2^-11, times up to 127 steps).
-                assert!((a - c).abs() <= amax / 127.0 * 0.5 + amax * 1e-3, "block {b}: {a} vs {c}");
+                assert!(
+                    (a - c).abs() <= amax / 127.0 * 0.5 + amax * 1e-3,
+                    "block {b}: {a} vs {c}"
+                );
             }
         }
     }

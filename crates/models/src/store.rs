@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::ModelError;
 use crate::convert::{Quant, convert_ct2_to_ggml, inspect_ct2};
 use crate::ggml::{WeightType, read_ggml_hparams};
-use crate::ModelError;
 
 /// Environment variable that overrides the data directory (models go to `$TINGJI_DATA_DIR/models`).
 pub const DATA_DIR_ENV: &str = "TINGJI_DATA_DIR";
@@ -43,8 +43,14 @@ pub(crate) fn validate_name(name: &str) -> Result<(), ModelError> {
         && name.len() <= 100
         && !name.starts_with(['.', '-'])
         && !name.contains("..")
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if ok { Ok(()) } else { Err(ModelError::InvalidName(name.to_string())) }
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidName(name.to_string()))
+    }
 }
 
 impl ModelStore {
@@ -92,8 +98,13 @@ impl ModelStore {
         for entry in entries {
             let entry = entry?;
             let file_name = entry.file_name();
-            let Some(fname) = file_name.to_str() else { continue };
-            let Some(name) = fname.strip_prefix("ggml-").and_then(|s| s.strip_suffix(".bin")) else {
+            let Some(fname) = file_name.to_str() else {
+                continue;
+            };
+            let Some(name) = fname
+                .strip_prefix("ggml-")
+                .and_then(|s| s.strip_suffix(".bin"))
+            else {
                 continue;
             };
             let path = entry.path();
@@ -102,7 +113,9 @@ impl ModelStore {
             }
             match describe(name, &path) {
                 Ok(m) => out.push(m),
-                Err(e) => tracing::warn!(path = %path.display(), error = %e, "skipping unreadable model file"),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "skipping unreadable model file")
+                }
             }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -116,7 +129,8 @@ impl ModelStore {
         if as_path.is_file() {
             return Ok(as_path.to_path_buf());
         }
-        let looks_like_path = name_or_path.contains(std::path::MAIN_SEPARATOR) || name_or_path.contains('/');
+        let looks_like_path =
+            name_or_path.contains(std::path::MAIN_SEPARATOR) || name_or_path.contains('/');
         if !looks_like_path {
             let name = name_or_path
                 .strip_prefix("ggml-")
@@ -129,13 +143,20 @@ impl ModelStore {
                 }
             }
         }
-        let installed: Vec<String> = self.list().unwrap_or_default().into_iter().map(|m| m.name).collect();
+        let installed: Vec<String> = self
+            .list()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         let hint = if installed.is_empty() {
             format!("no models installed in {}", self.root.display())
         } else {
             format!("installed: {}", installed.join(", "))
         };
-        Err(ModelError::NotFound(format!("{name_or_path:?} is neither a file nor an installed model ({hint})")))
+        Err(ModelError::NotFound(format!(
+            "{name_or_path:?} is neither a file nor an installed model ({hint})"
+        )))
     }
 
     /// Converts a CTranslate2 Whisper folder (faster-whisper format) into the store.
@@ -195,7 +216,13 @@ mod tests {
 
     #[test]
     fn names() {
-        for ok in ["base", "tiny.en", "base-q8_0", "large-v3-turbo-q5_0", "my_model"] {
+        for ok in [
+            "base",
+            "tiny.en",
+            "base-q8_0",
+            "large-v3-turbo-q5_0",
+            "my_model",
+        ] {
             validate_name(ok).unwrap();
         }
         for bad in ["", "../x", "a/b", ".hidden", "-x", "a b", "a..b", "a\\b"] {

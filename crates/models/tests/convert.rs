@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use common::*;
-use tingji_models::{ModelError, ModelStore, Quant, convert_ct2_to_ggml, inspect_ct2, inspect_ggml, slaney_mel_filters};
+use tingji_models::{
+    ModelError, ModelStore, Quant, convert_ct2_to_ggml, inspect_ct2, inspect_ggml,
+    slaney_mel_filters,
+};
 
 /// (ggml name, CTranslate2 name, row range (elements for 1-D) or None for all)
 type Mapping = Vec<(String, String, Option<(usize, usize)>)>;
@@ -20,50 +23,191 @@ type Mapping = Vec<(String, String, Option<(usize, usize)>)>;
 fn mapping(n: usize, la: usize, lt: usize) -> Mapping {
     let mut m: Mapping = Vec::new();
     let mut add = |g: String, c: String, r: Option<(usize, usize)>| m.push((g, c, r));
-    add("encoder.positional_embedding".into(), "encoder/position_encodings/encodings".into(), None);
-    add("encoder.conv1.weight".into(), "encoder/conv1/weight".into(), None);
-    add("encoder.conv1.bias".into(), "encoder/conv1/bias".into(), None);
-    add("encoder.conv2.weight".into(), "encoder/conv2/weight".into(), None);
-    add("encoder.conv2.bias".into(), "encoder/conv2/bias".into(), None);
-    add("encoder.ln_post.weight".into(), "encoder/layer_norm/gamma".into(), None);
-    add("encoder.ln_post.bias".into(), "encoder/layer_norm/beta".into(), None);
-    add("decoder.positional_embedding".into(), "decoder/position_encodings/encodings".into(), None);
-    add("decoder.token_embedding.weight".into(), "decoder/embeddings/weight".into(), None);
-    add("decoder.ln.weight".into(), "decoder/layer_norm/gamma".into(), None);
-    add("decoder.ln.bias".into(), "decoder/layer_norm/beta".into(), None);
-    let blocks = |side: &str, i: usize, add: &mut dyn FnMut(String, String, Option<(usize, usize)>)| {
-        let g = format!("{side}.blocks.{i}");
-        let c = format!("{side}/layer_{i}");
-        let sa = format!("{c}/self_attention");
-        add(format!("{g}.attn.query.weight"), format!("{sa}/linear_0/weight"), Some((0, n)));
-        add(format!("{g}.attn.query.bias"), format!("{sa}/linear_0/bias"), Some((0, n)));
-        add(format!("{g}.attn.key.weight"), format!("{sa}/linear_0/weight"), Some((n, 2 * n)));
-        add(format!("{g}.attn.value.weight"), format!("{sa}/linear_0/weight"), Some((2 * n, 3 * n)));
-        add(format!("{g}.attn.value.bias"), format!("{sa}/linear_0/bias"), Some((2 * n, 3 * n)));
-        add(format!("{g}.attn.out.weight"), format!("{sa}/linear_1/weight"), None);
-        add(format!("{g}.attn.out.bias"), format!("{sa}/linear_1/bias"), None);
-        add(format!("{g}.attn_ln.weight"), format!("{sa}/layer_norm/gamma"), None);
-        add(format!("{g}.attn_ln.bias"), format!("{sa}/layer_norm/beta"), None);
-        let ff = format!("{c}/ffn");
-        add(format!("{g}.mlp.0.weight"), format!("{ff}/linear_0/weight"), None);
-        add(format!("{g}.mlp.0.bias"), format!("{ff}/linear_0/bias"), None);
-        add(format!("{g}.mlp.2.weight"), format!("{ff}/linear_1/weight"), None);
-        add(format!("{g}.mlp.2.bias"), format!("{ff}/linear_1/bias"), None);
-        add(format!("{g}.mlp_ln.weight"), format!("{ff}/layer_norm/gamma"), None);
-        add(format!("{g}.mlp_ln.bias"), format!("{ff}/layer_norm/beta"), None);
-        if side == "decoder" {
-            let a = format!("{c}/attention");
-            add(format!("{g}.cross_attn.query.weight"), format!("{a}/linear_0/weight"), None);
-            add(format!("{g}.cross_attn.query.bias"), format!("{a}/linear_0/bias"), None);
-            add(format!("{g}.cross_attn.key.weight"), format!("{a}/linear_1/weight"), Some((0, n)));
-            add(format!("{g}.cross_attn.value.weight"), format!("{a}/linear_1/weight"), Some((n, 2 * n)));
-            add(format!("{g}.cross_attn.value.bias"), format!("{a}/linear_1/bias"), Some((n, 2 * n)));
-            add(format!("{g}.cross_attn.out.weight"), format!("{a}/linear_2/weight"), None);
-            add(format!("{g}.cross_attn.out.bias"), format!("{a}/linear_2/bias"), None);
-            add(format!("{g}.cross_attn_ln.weight"), format!("{a}/layer_norm/gamma"), None);
-            add(format!("{g}.cross_attn_ln.bias"), format!("{a}/layer_norm/beta"), None);
-        }
-    };
+    add(
+        "encoder.positional_embedding".into(),
+        "encoder/position_encodings/encodings".into(),
+        None,
+    );
+    add(
+        "encoder.conv1.weight".into(),
+        "encoder/conv1/weight".into(),
+        None,
+    );
+    add(
+        "encoder.conv1.bias".into(),
+        "encoder/conv1/bias".into(),
+        None,
+    );
+    add(
+        "encoder.conv2.weight".into(),
+        "encoder/conv2/weight".into(),
+        None,
+    );
+    add(
+        "encoder.conv2.bias".into(),
+        "encoder/conv2/bias".into(),
+        None,
+    );
+    add(
+        "encoder.ln_post.weight".into(),
+        "encoder/layer_norm/gamma".into(),
+        None,
+    );
+    add(
+        "encoder.ln_post.bias".into(),
+        "encoder/layer_norm/beta".into(),
+        None,
+    );
+    add(
+        "decoder.positional_embedding".into(),
+        "decoder/position_encodings/encodings".into(),
+        None,
+    );
+    add(
+        "decoder.token_embedding.weight".into(),
+        "decoder/embeddings/weight".into(),
+        None,
+    );
+    add(
+        "decoder.ln.weight".into(),
+        "decoder/layer_norm/gamma".into(),
+        None,
+    );
+    add(
+        "decoder.ln.bias".into(),
+        "decoder/layer_norm/beta".into(),
+        None,
+    );
+    let blocks =
+        |side: &str, i: usize, add: &mut dyn FnMut(String, String, Option<(usize, usize)>)| {
+            let g = format!("{side}.blocks.{i}");
+            let c = format!("{side}/layer_{i}");
+            let sa = format!("{c}/self_attention");
+            add(
+                format!("{g}.attn.query.weight"),
+                format!("{sa}/linear_0/weight"),
+                Some((0, n)),
+            );
+            add(
+                format!("{g}.attn.query.bias"),
+                format!("{sa}/linear_0/bias"),
+                Some((0, n)),
+            );
+            add(
+                format!("{g}.attn.key.weight"),
+                format!("{sa}/linear_0/weight"),
+                Some((n, 2 * n)),
+            );
+            add(
+                format!("{g}.attn.value.weight"),
+                format!("{sa}/linear_0/weight"),
+                Some((2 * n, 3 * n)),
+            );
+            add(
+                format!("{g}.attn.value.bias"),
+                format!("{sa}/linear_0/bias"),
+                Some((2 * n, 3 * n)),
+            );
+            add(
+                format!("{g}.attn.out.weight"),
+                format!("{sa}/linear_1/weight"),
+                None,
+            );
+            add(
+                format!("{g}.attn.out.bias"),
+                format!("{sa}/linear_1/bias"),
+                None,
+            );
+            add(
+                format!("{g}.attn_ln.weight"),
+                format!("{sa}/layer_norm/gamma"),
+                None,
+            );
+            add(
+                format!("{g}.attn_ln.bias"),
+                format!("{sa}/layer_norm/beta"),
+                None,
+            );
+            let ff = format!("{c}/ffn");
+            add(
+                format!("{g}.mlp.0.weight"),
+                format!("{ff}/linear_0/weight"),
+                None,
+            );
+            add(
+                format!("{g}.mlp.0.bias"),
+                format!("{ff}/linear_0/bias"),
+                None,
+            );
+            add(
+                format!("{g}.mlp.2.weight"),
+                format!("{ff}/linear_1/weight"),
+                None,
+            );
+            add(
+                format!("{g}.mlp.2.bias"),
+                format!("{ff}/linear_1/bias"),
+                None,
+            );
+            add(
+                format!("{g}.mlp_ln.weight"),
+                format!("{ff}/layer_norm/gamma"),
+                None,
+            );
+            add(
+                format!("{g}.mlp_ln.bias"),
+                format!("{ff}/layer_norm/beta"),
+                None,
+            );
+            if side == "decoder" {
+                let a = format!("{c}/attention");
+                add(
+                    format!("{g}.cross_attn.query.weight"),
+                    format!("{a}/linear_0/weight"),
+                    None,
+                );
+                add(
+                    format!("{g}.cross_attn.query.bias"),
+                    format!("{a}/linear_0/bias"),
+                    None,
+                );
+                add(
+                    format!("{g}.cross_attn.key.weight"),
+                    format!("{a}/linear_1/weight"),
+                    Some((0, n)),
+                );
+                add(
+                    format!("{g}.cross_attn.value.weight"),
+                    format!("{a}/linear_1/weight"),
+                    Some((n, 2 * n)),
+                );
+                add(
+                    format!("{g}.cross_attn.value.bias"),
+                    format!("{a}/linear_1/bias"),
+                    Some((n, 2 * n)),
+                );
+                add(
+                    format!("{g}.cross_attn.out.weight"),
+                    format!("{a}/linear_2/weight"),
+                    None,
+                );
+                add(
+                    format!("{g}.cross_attn.out.bias"),
+                    format!("{a}/linear_2/bias"),
+                    None,
+                );
+                add(
+                    format!("{g}.cross_attn_ln.weight"),
+                    format!("{a}/layer_norm/gamma"),
+                    None,
+                );
+                add(
+                    format!("{g}.cross_attn_ln.bias"),
+                    format!("{a}/layer_norm/beta"),
+                    None,
+                );
+            }
+        };
     for i in 0..la {
         blocks("encoder", i, &mut add);
     }
@@ -75,12 +219,22 @@ fn mapping(n: usize, la: usize, lt: usize) -> Mapping {
 
 fn is_matrix(name: &str) -> bool {
     name.ends_with(".weight")
-        && (name.contains(".attn.") || name.contains(".cross_attn.") || name.contains(".mlp.") || name.contains("token_embedding"))
+        && (name.contains(".attn.")
+            || name.contains(".cross_attn.")
+            || name.contains(".mlp.")
+            || name.contains("token_embedding"))
 }
 
 /// Checks names, types, shapes and values of a converted file against its CTranslate2 source.
 /// `exact_matrices`: compare quantizable matrices exactly (f16) or within the block error.
-fn check_against_source(g: &Ggml, src: &BTreeMap<String, Ct2Var>, quant: Quant, la: usize, lt: usize, full_values: bool) {
+fn check_against_source(
+    g: &Ggml,
+    src: &BTreeMap<String, Ct2Var>,
+    quant: Quant,
+    la: usize,
+    lt: usize,
+    full_values: bool,
+) {
     let n = g.hparams[2] as usize;
     let mut names: Vec<String> = g.tensors.iter().map(|t| t.name.clone()).collect();
     names.sort();
@@ -102,7 +256,12 @@ fn check_against_source(g: &Ggml, src: &BTreeMap<String, Ct2Var>, quant: Quant, 
             assert_eq!(t.ne, dims, "{gname} shape");
         }
         // Type.
-        let want_type = if gname.ends_with("positional_embedding") || !gname.ends_with(".weight") || gname.contains("_ln.") || gname.contains("ln_post") || gname == "decoder.ln.weight" {
+        let want_type = if gname.ends_with("positional_embedding")
+            || !gname.ends_with(".weight")
+            || gname.contains("_ln.")
+            || gname.contains("ln_post")
+            || gname == "decoder.ln.weight"
+        {
             0
         } else if gname.starts_with("encoder.conv") {
             1
@@ -120,7 +279,11 @@ fn check_against_source(g: &Ggml, src: &BTreeMap<String, Ct2Var>, quant: Quant, 
             continue;
         }
         let all = cv.f32s();
-        let row_len: usize = if cv.dims.len() == 1 { 1 } else { cv.dims[1..].iter().map(|&d| d as usize).product() };
+        let row_len: usize = if cv.dims.len() == 1 {
+            1
+        } else {
+            cv.dims[1..].iter().map(|&d| d as usize).product()
+        };
         let want: &[f32] = match range {
             None => &all,
             Some((a, b)) => &all[a * row_len..b * row_len],
@@ -128,13 +291,19 @@ fn check_against_source(g: &Ggml, src: &BTreeMap<String, Ct2Var>, quant: Quant, 
         let got = g.values(&gname);
         assert_eq!(got.len(), want.len(), "{gname} length");
         if t.ttype <= 1 {
-            assert!(got.iter().zip(want).all(|(a, b)| a == b), "{gname} values differ");
+            assert!(
+                got.iter().zip(want).all(|(a, b)| a == b),
+                "{gname} values differ"
+            );
         } else {
             let step = if t.ttype == 8 { 127.0 } else { 16.0 };
             for (bi, (gb, wb)) in got.chunks(32).zip(want.chunks(32)).enumerate() {
                 let amax = wb.iter().fold(0f32, |m, v| m.max(v.abs()));
                 for (a, b) in gb.iter().zip(wb) {
-                    assert!((a - b).abs() <= amax / step + amax * 2e-3, "{gname} block {bi}: {a} vs {b}");
+                    assert!(
+                        (a - b).abs() <= amax / step + amax * 2e-3,
+                        "{gname} block {bi}: {a} vs {b}"
+                    );
                 }
             }
         }
@@ -157,7 +326,12 @@ fn out_dir(tmp: &Path) -> PathBuf {
 fn synthetic_vocab(dir: &Path, n_regular: usize, n_vocab: usize) -> Vec<Vec<u8>> {
     let b2u = byte_to_unicode();
     let mut toks: Vec<Vec<u8>> = (0..=255u8).map(|b| vec![b]).collect();
-    toks.extend([b" the".to_vec(), "你好".as_bytes().to_vec(), b"\n\n".to_vec(), b"!!".to_vec()]);
+    toks.extend([
+        b" the".to_vec(),
+        "你好".as_bytes().to_vec(),
+        b"\n\n".to_vec(),
+        b"!!".to_vec(),
+    ]);
     while toks.len() < n_regular - 1 {
         toks.push(format!("tok{}", toks.len()).into_bytes());
     }
@@ -183,7 +357,12 @@ fn synthetic_model_all_quants_and_split_parts() {
     for (parts, quant) in [(1, Quant::F16), (3, Quant::Q8_0), (2, Quant::Q5_0)] {
         let src = tmp.path().join(format!("ct2-{parts}-{quant}"));
         std::fs::create_dir_all(&src).unwrap();
-        write_ct2(&src, &vars, &[("decoder/projection/weight", "decoder/embeddings/weight")], parts);
+        write_ct2(
+            &src,
+            &vars,
+            &[("decoder/projection/weight", "decoder/embeddings/weight")],
+            parts,
+        );
         let toks = synthetic_vocab(&src, 270, n_vocab as usize);
 
         let info = inspect_ct2(&src).unwrap();
@@ -199,7 +378,10 @@ fn synthetic_model_all_quants_and_split_parts() {
         assert_eq!(report.n_vocab, n_vocab);
         assert_eq!(report.quant, quant);
         assert_eq!(report.bytes, std::fs::metadata(&out).unwrap().len());
-        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "progress must not go back");
+        assert!(
+            seen.windows(2).all(|w| w[0] <= w[1]),
+            "progress must not go back"
+        );
         assert_eq!(*seen.last().unwrap(), 1.0);
 
         let g = Ggml::read(&out);
@@ -208,7 +390,22 @@ fn synthetic_model_all_quants_and_split_parts() {
             Quant::Q8_0 => 2007,
             _ => 2008,
         };
-        assert_eq!(g.hparams, [n_vocab as i32, 30, 64, 4, la as i32, 16, 64, 4, lt as i32, 80, ftype]);
+        assert_eq!(
+            g.hparams,
+            [
+                n_vocab as i32,
+                30,
+                64,
+                4,
+                la as i32,
+                16,
+                64,
+                4,
+                lt as i32,
+                80,
+                ftype
+            ]
+        );
         assert_eq!((g.n_mel, g.n_fft), (80, 201));
         assert_eq!(g.filters, slaney_mel_filters(80, 400, 16000));
         assert_eq!(g.tokens, toks);
@@ -246,14 +443,32 @@ fn int8_exports_are_dequantized() {
                 scales.push(s);
                 q.extend(row.iter().map(|x| (x * s).round() as i8 as u8));
             }
-            vars.insert(name.clone(), Ct2Var { dims: v.dims.clone(), dtype: 1, data: q });
+            vars.insert(
+                name.clone(),
+                Ct2Var {
+                    dims: v.dims.clone(),
+                    dtype: 1,
+                    data: q,
+                },
+            );
             let scale_name = format!("{}_scale", name);
             vars.insert(
                 scale_name,
-                Ct2Var { dims: vec![v.dims[0]], dtype: 0, data: scales.iter().flat_map(|s| s.to_le_bytes()).collect() },
+                Ct2Var {
+                    dims: vec![v.dims[0]],
+                    dtype: 0,
+                    data: scales.iter().flat_map(|s| s.to_le_bytes()).collect(),
+                },
             );
         } else {
-            vars.insert(name.clone(), Ct2Var { dims: v.dims.clone(), dtype: v.dtype, data: v.data.clone() });
+            vars.insert(
+                name.clone(),
+                Ct2Var {
+                    dims: v.dims.clone(),
+                    dtype: v.dtype,
+                    data: v.data.clone(),
+                },
+            );
         }
     }
     let src = tmp.path().join("ct2-int8");
@@ -277,7 +492,8 @@ fn int8_exports_are_dequantized() {
     std::fs::create_dir_all(&bad).unwrap();
     write_ct2(&bad, &vars, &[], 1);
     synthetic_vocab(&bad, 265, n_vocab as usize);
-    let err = convert_ct2_to_ggml(&bad, &tmp.path().join("x.bin"), Quant::F16, &mut |_| {}).unwrap_err();
+    let err =
+        convert_ct2_to_ggml(&bad, &tmp.path().join("x.bin"), Quant::F16, &mut |_| {}).unwrap_err();
     assert_eq!(err.code(), "unsupported_dtype", "{err}");
     assert!(err.to_string().contains("weight_scale"), "{err}");
     assert!(!tmp.path().join("x.bin").exists());
@@ -300,18 +516,28 @@ fn broken_inputs_give_clear_errors() {
     write_ct2(&d, &vars, &[], 1);
     synthetic_vocab(&d, 265, 270);
     let err = convert_ct2_to_ggml(&d, &out, Quant::F16, &mut |_| {}).unwrap_err();
-    assert!(matches!(&err, ModelError::MissingTensor(n) if n == "decoder/layer_0/attention/linear_2/bias"), "{err}");
+    assert!(
+        matches!(&err, ModelError::MissingTensor(n) if n == "decoder/layer_0/attention/linear_2/bias"),
+        "{err}"
+    );
 
     // Wrong shape.
     let mut vars = synthetic_whisper(64, 1, 1, 270, 4);
-    vars.insert("encoder/layer_0/ffn/linear_0/bias".into(), f16_var(&[100], &noise(100, 3)));
+    vars.insert(
+        "encoder/layer_0/ffn/linear_0/bias".into(),
+        f16_var(&[100], &noise(100, 3)),
+    );
     let d = tmp.path().join("shape");
     std::fs::create_dir_all(&d).unwrap();
     write_ct2(&d, &vars, &[], 1);
     synthetic_vocab(&d, 265, 270);
     let err = convert_ct2_to_ggml(&d, &out, Quant::F16, &mut |_| {}).unwrap_err();
     assert_eq!(err.code(), "not_ctranslate2");
-    assert!(err.to_string().contains("encoder/layer_0/ffn/linear_0/bias"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("encoder/layer_0/ffn/linear_0/bias"),
+        "{err}"
+    );
 
     // Truncated model.bin.
     let vars = synthetic_whisper(64, 1, 1, 270, 4);
@@ -319,7 +545,10 @@ fn broken_inputs_give_clear_errors() {
     std::fs::create_dir_all(&d).unwrap();
     write_ct2(&d, &vars, &[], 1);
     synthetic_vocab(&d, 265, 270);
-    let f = std::fs::OpenOptions::new().write(true).open(d.join("model.bin")).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(d.join("model.bin"))
+        .unwrap();
     f.set_len(5000).unwrap();
     let err = convert_ct2_to_ggml(&d, &out, Quant::F16, &mut |_| {}).unwrap_err();
     assert_eq!(err.code(), "not_ctranslate2", "{err}");
@@ -351,12 +580,19 @@ struct Real {
 
 fn real(var: &str, real: Real) {
     let Some(dir) = env_dir(var) else {
-        assert!(!ci(), "{var} must point to a CTranslate2 model folder when CI=true");
+        assert!(
+            !ci(),
+            "{var} must point to a CTranslate2 model folder when CI=true"
+        );
         eprintln!("{var} not set: skipping");
         return;
     };
     let real = Real { dir, ..real };
-    assert!(real.dir.is_dir(), "{var}={} is not a folder", real.dir.display());
+    assert!(
+        real.dir.is_dir(),
+        "{var}={} is not a folder",
+        real.dir.display()
+    );
     let tmp = tempfile::tempdir().unwrap();
     let outd = out_dir(tmp.path());
     let src = read_ct2(&real.dir);
@@ -368,7 +604,12 @@ fn real(var: &str, real: Real) {
         let out = outd.join(name);
         let t = Instant::now();
         let report = convert_ct2_to_ggml(&real.dir, &out, quant, &mut |_| {}).unwrap();
-        eprintln!("{}: {quant} conversion took {:.2} s, {} bytes", real.tag, t.elapsed().as_secs_f64(), report.bytes);
+        eprintln!(
+            "{}: {quant} conversion took {:.2} s, {} bytes",
+            real.tag,
+            t.elapsed().as_secs_f64(),
+            report.bytes
+        );
         assert_eq!(report.n_tensors, real.n_tensors);
         assert_eq!(report.n_vocab as i32, real.n_vocab);
         assert_eq!(report.multilingual, real.n_vocab >= 51865);
@@ -376,7 +617,20 @@ fn real(var: &str, real: Real) {
         let g = Ggml::read(&out);
         assert_eq!(g.tensors.len(), real.n_tensors);
         assert_eq!(g.hparams[0], real.n_vocab);
-        assert_eq!(&g.hparams[1..10], &[1500, g.hparams[2], real.heads, real.layers as i32, 448, g.hparams[2], real.heads, real.layers as i32, 80]);
+        assert_eq!(
+            &g.hparams[1..10],
+            &[
+                1500,
+                g.hparams[2],
+                real.heads,
+                real.layers as i32,
+                448,
+                g.hparams[2],
+                real.heads,
+                real.layers as i32,
+                80
+            ]
+        );
         assert_eq!(g.tokens.len(), real.n_tokens);
         assert_eq!(g.tokens[0], b"!");
         assert_eq!(g.tokens[220], b" ");
@@ -386,26 +640,49 @@ fn real(var: &str, real: Real) {
         }
         assert_eq!(g.filters, slaney_mel_filters(80, 400, 16000));
         // Full value comparison for f16; for quantized files block 0 layers and globals.
-        check_against_source(&g, &src, quant, real.layers, real.layers, quant == Quant::F16);
+        check_against_source(
+            &g,
+            &src,
+            quant,
+            real.layers,
+            real.layers,
+            quant == Quant::F16,
+        );
     }
 
     // Import into a store: name from the architecture, atomic write, list() reads it back.
     let store = ModelStore::at(tmp.path().join("store"));
-    let m = store.import_ct2(&real.dir, None, Quant::Q8_0, &mut |_| {}).unwrap();
+    let m = store
+        .import_ct2(&real.dir, None, Quant::Q8_0, &mut |_| {})
+        .unwrap();
     assert_eq!(m.name, format!("{}-q8_0", real.tag));
     assert_eq!(m.quant, Some(Quant::Q8_0));
     assert_eq!(store.resolve(&m.name).unwrap(), store.model_path(&m.name));
     let listed = store.list().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].n_vocab as i32, real.n_vocab);
-    assert!(std::fs::read_dir(store.root()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".partial")));
+    assert!(std::fs::read_dir(store.root()).unwrap().all(|e| {
+        !e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")
+    }));
 }
 
 #[test]
 fn real_tiny_en() {
     real(
         "TINGJI_CT2_TINY",
-        Real { dir: PathBuf::new(), tag: "tiny.en", n_vocab: 51864, n_tokens: 50256, layers: 4, heads: 6, n_tensors: 167, tok262: b" the" },
+        Real {
+            dir: PathBuf::new(),
+            tag: "tiny.en",
+            n_vocab: 51864,
+            n_tokens: 50256,
+            layers: 4,
+            heads: 6,
+            n_tensors: 167,
+            tok262: b" the",
+        },
     );
 }
 
@@ -413,6 +690,15 @@ fn real_tiny_en() {
 fn real_base_multilingual() {
     real(
         "TINGJI_CT2_BASE",
-        Real { dir: PathBuf::new(), tag: "base", n_vocab: 51865, n_tokens: 50257, layers: 6, heads: 8, n_tensors: 245, tok262: b" s" },
+        Real {
+            dir: PathBuf::new(),
+            tag: "base",
+            n_vocab: 51865,
+            n_tokens: 50257,
+            layers: 6,
+            heads: 8,
+            n_tensors: 245,
+            tok262: b" s",
+        },
     );
 }

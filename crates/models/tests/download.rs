@@ -49,11 +49,19 @@ impl Server {
                 });
             }
         });
-        Server { base_url, data, behaviour, requests }
+        Server {
+            base_url,
+            data,
+            behaviour,
+            requests,
+        }
     }
 
     fn source(&self, sha256: Option<String>) -> DownloadSource {
-        DownloadSource { base_url: Some(self.base_url.clone()), sha256 }
+        DownloadSource {
+            base_url: Some(self.base_url.clone()),
+            sha256,
+        }
     }
 
     fn sha256(&self) -> String {
@@ -65,7 +73,12 @@ impl Server {
     }
 }
 
-fn serve(stream: TcpStream, data: &[u8], behaviour: &Mutex<Behaviour>, log: &Mutex<Vec<Request>>) -> std::io::Result<()> {
+fn serve(
+    stream: TcpStream,
+    data: &[u8],
+    behaviour: &Mutex<Behaviour>,
+    log: &Mutex<Vec<Request>>,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -82,7 +95,10 @@ fn serve(stream: TcpStream, data: &[u8], behaviour: &Mutex<Behaviour>, log: &Mut
             range = Some(v.trim().to_string());
         }
     }
-    log.lock().unwrap().push(Request { path: path.clone(), range: range.clone() });
+    log.lock().unwrap().push(Request {
+        path: path.clone(),
+        range: range.clone(),
+    });
     let (cut, corrupt, ignore_range) = {
         let mut b = behaviour.lock().unwrap();
         (b.cut_after.take(), b.corrupt, b.ignore_range)
@@ -93,7 +109,10 @@ fn serve(stream: TcpStream, data: &[u8], behaviour: &Mutex<Behaviour>, log: &Mut
         return Ok(());
     }
     let start = match (&range, ignore_range) {
-        (Some(r), false) => r.strip_prefix("bytes=").and_then(|r| r.strip_suffix('-')).and_then(|n| n.parse::<usize>().ok()),
+        (Some(r), false) => r
+            .strip_prefix("bytes=")
+            .and_then(|r| r.strip_suffix('-'))
+            .and_then(|n| n.parse::<usize>().ok()),
         _ => None,
     };
     let mut body: Vec<u8> = data.to_vec();
@@ -117,7 +136,10 @@ fn serve(stream: TcpStream, data: &[u8], behaviour: &Mutex<Behaviour>, log: &Mut
             body.drain(..s);
             h
         }
-        None => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len()),
+        None => format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ),
     };
     out.write_all(head.as_bytes())?;
     match cut {
@@ -159,26 +181,55 @@ fn downloads_with_progress_and_verifies() {
     let store = ModelStore::at(tmp.path().join("models"));
     let mut events = Vec::new();
     let no = AtomicBool::new(false);
-    let path = store.download("fake", &server.source(Some(server.sha256())), &mut collect(&mut events), &no).unwrap();
+    let path = store
+        .download(
+            "fake",
+            &server.source(Some(server.sha256())),
+            &mut collect(&mut events),
+            &no,
+        )
+        .unwrap();
 
     assert_eq!(path, store.root().join("ggml-fake.bin"));
     assert_eq!(std::fs::read(&path).unwrap(), *server.data);
     assert!(!store.root().join("ggml-fake.bin.partial").exists());
     let total = server.data.len() as u64;
-    assert!(events.len() > 3, "expected several progress callbacks, got {}", events.len());
-    assert!(events.windows(2).all(|w| w[1].downloaded >= w[0].downloaded));
+    assert!(
+        events.len() > 3,
+        "expected several progress callbacks, got {}",
+        events.len()
+    );
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[1].downloaded >= w[0].downloaded)
+    );
     assert!(events.windows(2).any(|w| w[1].downloaded > w[0].downloaded));
-    assert!(events.iter().all(|e| e.total == Some(total) && e.resumed_from == 0));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.total == Some(total) && e.resumed_from == 0)
+    );
     assert_eq!(events.last().unwrap().downloaded, total);
     assert_eq!(server.requests().len(), 1);
     assert_eq!(server.requests()[0].path, "/models/ggml-fake.bin");
     assert_eq!(server.requests()[0].range, None);
 
     // Installed: a second call returns at once without a request.
-    let again = store.download("fake", &server.source(Some(server.sha256())), &mut |_| {}, &no).unwrap();
+    let again = store
+        .download(
+            "fake",
+            &server.source(Some(server.sha256())),
+            &mut |_| {},
+            &no,
+        )
+        .unwrap();
     assert_eq!(again, path);
     assert_eq!(server.requests().len(), 1);
-    let listed: Vec<String> = std::fs::read_dir(store.root()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let listed: Vec<String> = std::fs::read_dir(store.root())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(listed, vec!["ggml-fake.bin"]);
 }
 
@@ -192,24 +243,40 @@ fn cut_connection_keeps_partial_and_resumes_with_range() {
     let cut = 1_234_567;
     server.behaviour.lock().unwrap().cut_after = Some(cut);
 
-    let err = store.download("fake", &source, &mut |_| {}, &no).unwrap_err();
+    let err = store
+        .download("fake", &source, &mut |_| {}, &no)
+        .unwrap_err();
     assert!(matches!(err, ModelError::Network { .. }), "{err:?}");
     assert_eq!(err.code(), "network");
     let partial = store.root().join("ggml-fake.bin.partial");
-    assert_eq!(std::fs::metadata(&partial).unwrap().len(), cut as u64, "partial kept with what arrived");
+    assert_eq!(
+        std::fs::metadata(&partial).unwrap().len(),
+        cut as u64,
+        "partial kept with what arrived"
+    );
     assert!(!store.root().join("ggml-fake.bin").exists());
 
     let mut events = Vec::new();
-    let path = store.download("fake", &source, &mut collect(&mut events), &no).unwrap();
+    let path = store
+        .download("fake", &source, &mut collect(&mut events), &no)
+        .unwrap();
     assert_eq!(std::fs::read(&path).unwrap(), *server.data);
     assert!(!partial.exists());
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[0].range, None);
-    assert_eq!(reqs[1].range.as_deref(), Some(format!("bytes={cut}-").as_str()), "resume must ask for the rest");
+    assert_eq!(
+        reqs[1].range.as_deref(),
+        Some(format!("bytes={cut}-").as_str()),
+        "resume must ask for the rest"
+    );
     assert_eq!(events[0].resumed_from, cut as u64);
     assert_eq!(events[0].downloaded, cut as u64);
-    assert!(events.iter().all(|e| e.total == Some(server.data.len() as u64)));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.total == Some(server.data.len() as u64))
+    );
     assert_eq!(events.last().unwrap().downloaded, server.data.len() as u64);
 }
 
@@ -221,12 +288,20 @@ fn server_without_range_support_restarts_cleanly() {
     let no = AtomicBool::new(false);
     let source = server.source(Some(server.sha256()));
     server.behaviour.lock().unwrap().cut_after = Some(500_000);
-    store.download("fake", &source, &mut |_| {}, &no).unwrap_err();
+    store
+        .download("fake", &source, &mut |_| {}, &no)
+        .unwrap_err();
     server.behaviour.lock().unwrap().ignore_range = true;
 
     let mut events = Vec::new();
-    let path = store.download("fake", &source, &mut collect(&mut events), &no).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), *server.data, "a 200 answer must replace, not append");
+    let path = store
+        .download("fake", &source, &mut collect(&mut events), &no)
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        *server.data,
+        "a 200 answer must replace, not append"
+    );
     assert_eq!(server.requests()[1].range.as_deref(), Some("bytes=500000-"));
     assert_eq!(events[0].resumed_from, 0);
 }
@@ -238,7 +313,14 @@ fn checksum_mismatch_installs_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let store = ModelStore::at(tmp.path().join("models"));
     let no = AtomicBool::new(false);
-    let err = store.download("fake", &server.source(Some(server.sha256())), &mut |_| {}, &no).unwrap_err();
+    let err = store
+        .download(
+            "fake",
+            &server.source(Some(server.sha256())),
+            &mut |_| {},
+            &no,
+        )
+        .unwrap_err();
     match &err {
         ModelError::ChecksumMismatch { expected, actual } => {
             assert_eq!(expected, &server.sha256());
@@ -259,10 +341,14 @@ fn checksum_mismatch_after_resume_installs_nothing() {
     let no = AtomicBool::new(false);
     let source = server.source(Some(server.sha256()));
     server.behaviour.lock().unwrap().cut_after = Some(100_000);
-    store.download("fake", &source, &mut |_| {}, &no).unwrap_err();
+    store
+        .download("fake", &source, &mut |_| {}, &no)
+        .unwrap_err();
     // The rest comes back corrupted (the changed byte is past the resume point).
     server.behaviour.lock().unwrap().corrupt = true;
-    let err = store.download("fake", &source, &mut |_| {}, &no).unwrap_err();
+    let err = store
+        .download("fake", &source, &mut |_| {}, &no)
+        .unwrap_err();
     assert_eq!(err.code(), "checksum_mismatch", "{err}");
     assert!(!store.root().join("ggml-fake.bin").exists());
     assert!(!store.root().join("ggml-fake.bin.partial").exists());
@@ -292,13 +378,22 @@ fn cancel_stops_between_reads() {
     assert_eq!(err.code(), "cancelled");
     assert!(!store.root().join("ggml-fake.bin").exists());
     // What arrived is kept for a later resume.
-    let kept = std::fs::metadata(store.root().join("ggml-fake.bin.partial")).unwrap().len();
+    let kept = std::fs::metadata(store.root().join("ggml-fake.bin.partial"))
+        .unwrap()
+        .len();
     assert!(kept > 1024 * 1024 && kept < 8 * 1024 * 1024, "{kept}");
     assert!(calls > 1);
 
     // Cancelled before starting: no request at all.
     let before = server.requests().len();
-    let err = store.download("fake", &server.source(Some(server.sha256())), &mut |_| {}, &cancel).unwrap_err();
+    let err = store
+        .download(
+            "fake",
+            &server.source(Some(server.sha256())),
+            &mut |_| {},
+            &cancel,
+        )
+        .unwrap_err();
     assert!(matches!(err, ModelError::Cancelled));
     assert_eq!(server.requests().len(), before);
 }
@@ -311,9 +406,19 @@ fn complete_partial_is_verified_after_416() {
     std::fs::create_dir_all(store.root()).unwrap();
     std::fs::write(store.root().join("ggml-fake.bin.partial"), &*server.data).unwrap();
     let no = AtomicBool::new(false);
-    let path = store.download("fake", &server.source(Some(server.sha256())), &mut |_| {}, &no).unwrap();
+    let path = store
+        .download(
+            "fake",
+            &server.source(Some(server.sha256())),
+            &mut |_| {},
+            &no,
+        )
+        .unwrap();
     assert_eq!(std::fs::read(path).unwrap(), *server.data);
-    assert_eq!(server.requests()[0].range.as_deref(), Some("bytes=1048576-"));
+    assert_eq!(
+        server.requests()[0].range.as_deref(),
+        Some("bytes=1048576-")
+    );
 }
 
 #[test]
@@ -327,23 +432,41 @@ fn http_errors_and_names() {
     let mut src = server.source(None);
     src.base_url = Some(server.base_url.replace("/models", "/elsewhere"));
     let err = store.download("fake", &src, &mut |_| {}, &no).unwrap_err();
-    assert!(matches!(err, ModelError::Http { status: 404, .. }), "{err:?}");
+    assert!(
+        matches!(err, ModelError::Http { status: 404, .. }),
+        "{err:?}"
+    );
     assert_eq!(err.code(), "http");
 
     // Unknown name without a mirror.
-    let err = store.download("no-such-model", &DownloadSource::default(), &mut |_| {}, &no).unwrap_err();
+    let err = store
+        .download(
+            "no-such-model",
+            &DownloadSource::default(),
+            &mut |_| {},
+            &no,
+        )
+        .unwrap_err();
     assert_eq!(err.code(), "unknown_model");
-    assert!(err.to_string().contains("large-v3-turbo"), "error lists known names: {err}");
+    assert!(
+        err.to_string().contains("large-v3-turbo"),
+        "error lists known names: {err}"
+    );
 
     // Names that are not file names.
-    let err = store.download("../evil", &server.source(None), &mut |_| {}, &no).unwrap_err();
+    let err = store
+        .download("../evil", &server.source(None), &mut |_| {}, &no)
+        .unwrap_err();
     assert_eq!(err.code(), "invalid_name");
 
     // Refused connection.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let src = DownloadSource { base_url: Some(url), sha256: None };
+    let src = DownloadSource {
+        base_url: Some(url),
+        sha256: None,
+    };
     let err = store.download("fake", &src, &mut |_| {}, &no).unwrap_err();
     assert_eq!(err.code(), "network", "{err}");
 }
@@ -355,8 +478,19 @@ fn catalog_size_is_enforced_for_catalog_names() {
     let tmp = tempfile::tempdir().unwrap();
     let store = ModelStore::at(tmp.path().join("models"));
     let no = AtomicBool::new(false);
-    let err = store.download("tiny", &server.source(None), &mut |_| {}, &no).unwrap_err();
-    assert!(matches!(err, ModelError::SizeMismatch { expected: 77_691_713, .. }), "{err:?}");
+    let err = store
+        .download("tiny", &server.source(None), &mut |_| {}, &no)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ModelError::SizeMismatch {
+                expected: 77_691_713,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(!store.root().join("ggml-tiny.bin").exists());
     assert!(!store.root().join("ggml-tiny.bin.partial").exists());
     assert_eq!(server.requests()[0].path, "/models/ggml-tiny.bin");

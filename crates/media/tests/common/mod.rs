@@ -10,7 +10,10 @@ use tingji_media::{Backend, DecodeOptions, MediaInfo, decode_all};
 pub fn testdata() -> PathBuf {
     match std::env::var_os("TINGJI_TESTDATA") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata")),
+        None => PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/testdata"
+        )),
     }
 }
 
@@ -29,7 +32,9 @@ pub fn jfk_wav() -> PathBuf {
 pub fn jfk_reference() -> Vec<f32> {
     let mut r = hound::WavReader::open(jfk_wav()).unwrap();
     assert_eq!(r.spec().sample_rate, 16000);
-    r.samples::<i16>().map(|s| s.unwrap() as f32 / 32768.0).collect()
+    r.samples::<i16>()
+        .map(|s| s.unwrap() as f32 / 32768.0)
+        .collect()
 }
 
 /// Run ffmpeg with `args` (after `-y -v error -nostdin`); panics with its stderr on failure.
@@ -48,7 +53,10 @@ pub fn ffmpeg(args: &[&str]) {
 }
 
 pub fn ffmpeg_has_encoder(name: &str) -> bool {
-    let out = Command::new("ffmpeg").args(["-hide_banner", "-encoders"]).output().unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-encoders"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .any(|l| l.split_whitespace().nth(1) == Some(name))
@@ -70,8 +78,17 @@ pub fn make_video(dir: &Path, name: &str, vopts: &[&str], aopts: &[&str]) -> Pat
     let out = dir.join(name);
     let jfk = jfk_wav();
     let mut args: Vec<&str> = vec![
-        "-f", "lavfi", "-i", "testsrc=size=160x120:rate=25", "-i", jfk.to_str().unwrap(),
-        "-map", "0:v", "-map", "1:a", "-shortest",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=160x120:rate=25",
+        "-i",
+        jfk.to_str().unwrap(),
+        "-map",
+        "0:v",
+        "-map",
+        "1:a",
+        "-shortest",
     ];
     args.extend_from_slice(vopts);
     args.extend_from_slice(aopts);
@@ -92,11 +109,17 @@ fn ncc_at(a: &[f32], r: &[f32], lag: i64) -> f64 {
         ea += x * x;
         er += y * y;
     }
-    if ea == 0.0 || er == 0.0 { 0.0 } else { num / (ea * er).sqrt() }
+    if ea == 0.0 || er == 0.0 {
+        0.0
+    } else {
+        num / (ea * er).sqrt()
+    }
 }
 
 fn decimate(x: &[f32], k: usize) -> Vec<f32> {
-    x.chunks(k).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect()
+    x.chunks(k)
+        .map(|c| c.iter().sum::<f32>() / c.len() as f32)
+        .collect()
 }
 
 /// Best normalized cross-correlation of `a` against reference `r` over lags within
@@ -138,8 +161,15 @@ pub fn check_jfk(path: &Path, backend: Backend, min_corr: f64) -> MediaInfo {
         path.display()
     );
     let (corr, lag) = similarity(&ch[0], &jfk_reference(), 1600);
-    eprintln!("{}: {info:?}\n  samples {n}, corr {corr:.4} at lag {lag}", path.display());
-    assert!(corr >= min_corr, "{}: correlation {corr:.4} < {min_corr} (lag {lag})", path.display());
+    eprintln!(
+        "{}: {info:?}\n  samples {n}, corr {corr:.4} at lag {lag}",
+        path.display()
+    );
+    assert!(
+        corr >= min_corr,
+        "{}: correlation {corr:.4} < {min_corr} (lag {lag})",
+        path.display()
+    );
     assert!(ch[0].iter().all(|s| s.is_finite()));
     info
 }

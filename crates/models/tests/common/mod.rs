@@ -90,14 +90,30 @@ impl Ggml {
             let nel: usize = ne.iter().map(|&n| n as usize).product();
             let sz = type_size(ttype, nel);
             assert!(p + sz <= bytes.len(), "{name} truncated");
-            tensors.push(GgmlTensor { name, ne, ttype, data: p..p + sz });
+            tensors.push(GgmlTensor {
+                name,
+                ne,
+                ttype,
+                data: p..p + sz,
+            });
             p += sz;
         }
-        Ggml { bytes, hparams, n_mel, n_fft, filters, tokens, tensors }
+        Ggml {
+            bytes,
+            hparams,
+            n_mel,
+            n_fft,
+            filters,
+            tokens,
+            tensors,
+        }
     }
 
     pub fn tensor(&self, name: &str) -> &GgmlTensor {
-        self.tensors.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no tensor {name}"))
+        self.tensors
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no tensor {name}"))
     }
 
     /// Tensor values as f32 (dequantizing Q8_0 / Q5_0 with ggml's reference formulas).
@@ -105,13 +121,22 @@ impl Ggml {
         let t = self.tensor(name);
         let b = &self.bytes[t.data.clone()];
         match t.ttype {
-            0 => b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
-            1 => b.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            0 => b
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+            1 => b
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             8 => b
                 .chunks_exact(34)
                 .flat_map(|blk| {
                     let d = f16::from_le_bytes([blk[0], blk[1]]).to_f32();
-                    blk[2..].iter().map(move |&q| (q as i8) as f32 * d).collect::<Vec<_>>()
+                    blk[2..]
+                        .iter()
+                        .map(move |&q| (q as i8) as f32 * d)
+                        .collect::<Vec<_>>()
                 })
                 .collect(),
             6 => b
@@ -239,7 +264,14 @@ pub fn read_ct2(dir: &Path) -> BTreeMap<String, Ct2Var> {
         let dtype = bytes[p];
         p += 1;
         let nb = u32_(&mut p) as usize;
-        vars.insert(name, Ct2Var { dims, dtype, data: bytes[p..p + nb].to_vec() });
+        vars.insert(
+            name,
+            Ct2Var {
+                dims,
+                dtype,
+                data: bytes[p..p + nb].to_vec(),
+            },
+        );
         p += nb;
     }
     vars
@@ -248,8 +280,16 @@ pub fn read_ct2(dir: &Path) -> BTreeMap<String, Ct2Var> {
 impl Ct2Var {
     pub fn f32s(&self) -> Vec<f32> {
         match self.dtype {
-            0 => self.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect(),
-            4 => self.data.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+            0 => self
+                .data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect(),
+            4 => self
+                .data
+                .chunks_exact(2)
+                .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+                .collect(),
             t => panic!("dtype {t}"),
         }
     }
@@ -257,7 +297,12 @@ impl Ct2Var {
 
 /// Writes a CTranslate2 (binary version 6) Whisper model, optionally split into `n_parts`
 /// `model.bin.partN` files.
-pub fn write_ct2(dir: &Path, vars: &BTreeMap<String, Ct2Var>, aliases: &[(&str, &str)], n_parts: usize) {
+pub fn write_ct2(
+    dir: &Path,
+    vars: &BTreeMap<String, Ct2Var>,
+    aliases: &[(&str, &str)],
+    n_parts: usize,
+) {
     let mut b = Vec::new();
     let s = |b: &mut Vec<u8>, v: &str| {
         b.extend(((v.len() + 1) as u16).to_le_bytes());
@@ -301,7 +346,9 @@ pub fn noise(n: usize, seed: u64) -> Vec<f32> {
     let mut s = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            s = s
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
         })
         .collect()
@@ -309,18 +356,35 @@ pub fn noise(n: usize, seed: u64) -> Vec<f32> {
 
 pub fn f16_var(dims: &[u32], vals: &[f32]) -> Ct2Var {
     assert_eq!(dims.iter().product::<u32>() as usize, vals.len());
-    Ct2Var { dims: dims.to_vec(), dtype: 4, data: vals.iter().flat_map(|v| f16::from_f32(*v).to_le_bytes()).collect() }
+    Ct2Var {
+        dims: dims.to_vec(),
+        dtype: 4,
+        data: vals
+            .iter()
+            .flat_map(|v| f16::from_f32(*v).to_le_bytes())
+            .collect(),
+    }
 }
 
 pub fn scalar_i16(v: i16) -> Ct2Var {
-    Ct2Var { dims: vec![], dtype: 2, data: v.to_le_bytes().to_vec() }
+    Ct2Var {
+        dims: vec![],
+        dtype: 2,
+        data: v.to_le_bytes().to_vec(),
+    }
 }
 
 type Vars = BTreeMap<String, Ct2Var>;
 
 /// A miniature Whisper in CTranslate2 layout: width `n`, `la` encoder and `lt` decoder layers,
 /// `n_vocab` embedding rows, 80 mels. Returns the variables (f16 throughout).
-pub fn synthetic_whisper(n: u32, la: u32, lt: u32, n_vocab: u32, heads: i16) -> BTreeMap<String, Ct2Var> {
+pub fn synthetic_whisper(
+    n: u32,
+    la: u32,
+    lt: u32,
+    n_vocab: u32,
+    heads: i16,
+) -> BTreeMap<String, Ct2Var> {
     let mut vars = BTreeMap::new();
     let mut seed = 1u64;
     let mut t = |vars: &mut Vars, name: String, dims: &[u32]| {
@@ -330,9 +394,24 @@ pub fn synthetic_whisper(n: u32, la: u32, lt: u32, n_vocab: u32, heads: i16) -> 
     };
     vars.insert("encoder/num_heads".into(), scalar_i16(heads));
     vars.insert("decoder/num_heads".into(), scalar_i16(heads));
-    vars.insert("decoder/activation".into(), Ct2Var { dims: vec![], dtype: 1, data: vec![3] });
-    t(&mut vars, "encoder/position_encodings/encodings".into(), &[30, n]);
-    t(&mut vars, "decoder/position_encodings/encodings".into(), &[16, n]);
+    vars.insert(
+        "decoder/activation".into(),
+        Ct2Var {
+            dims: vec![],
+            dtype: 1,
+            data: vec![3],
+        },
+    );
+    t(
+        &mut vars,
+        "encoder/position_encodings/encodings".into(),
+        &[30, n],
+    );
+    t(
+        &mut vars,
+        "decoder/position_encodings/encodings".into(),
+        &[16, n],
+    );
     t(&mut vars, "encoder/conv1/weight".into(), &[n, 80, 3]);
     t(&mut vars, "encoder/conv1/bias".into(), &[n]);
     t(&mut vars, "encoder/conv2/weight".into(), &[n, n, 3]);
@@ -396,5 +475,7 @@ pub fn byte_to_unicode() -> Vec<char> {
 }
 
 pub fn env_dir(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
