@@ -317,10 +317,8 @@ pub(crate) fn transcribe_one(
         Event::Resumed { from_ms, segments } => {
             eprintln!("{}: resuming at {} ({segments} segments already done)", f.display(), fmt_ms(from_ms))
         }
-        Event::Language { code, probability } => {
-            if !quiet {
-                eprintln!("{}: detected language {code} (p = {probability:.2})", f.display())
-            }
+        Event::Language { code, probability } if !quiet => {
+            eprintln!("{}: detected language {code} (p = {probability:.2})", f.display())
         }
         Event::Warning(w) => eprintln!("{}: warning: {w}", f.display()),
         Event::Progress { done_ms, total_ms, eta_ms } => {
