@@ -51,9 +51,8 @@ if [ ! -f "$TINGJI_CACHE/ct2/base/model.bin.part2" ]; then
   mv "$TINGJI_CACHE/ct2/base.tmp" "$TINGJI_CACHE/ct2/base"
 fi
 
-installed=$("$TINGJI" models list)
 import() { # dir name quant
-  if ! grep -qE "^  $2 " <<<"$installed"; then
+  if [ ! -f "$TINGJI_DATA_DIR/models/ggml-$2.bin" ]; then
     echo "setup: importing $2 ($3)" >&2
     "$TINGJI" models import "$1" --name "$2" --quantize "$3" >&2
   fi
