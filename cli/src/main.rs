@@ -1,6 +1,7 @@
 //! `tingji`: the command-line front end over the core crates.
 
 mod bench;
+mod library_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -28,10 +29,27 @@ struct Cli {
 enum Cmd {
     /// Transcribe audio or video files with a local whisper model.
     Transcribe(TranscribeArgs),
+    /// Transcribe and keep each file as a meeting in the library (prints the meeting ids).
+    Process(TranscribeArgs),
+    /// Export a library meeting (json = full fidelity, readable by `import-json`).
+    Export {
+        meeting: i64,
+        #[arg(long, default_value = "md")]
+        format: String,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Read a meeting exported with `export --format json` back into the library.
+    ImportJson { file: PathBuf },
     /// Manage whisper models.
     Models {
         #[command(subcommand)]
         cmd: ModelsCmd,
+    },
+    /// The meeting library: list, show, search, rename, tag, delete.
+    Library {
+        #[command(subcommand)]
+        cmd: library_cmd::LibraryCmd,
     },
     /// Benchmark against whisper.cpp defaults, faster-whisper and ffmpeg (not a test).
     Bench(bench::BenchArgs),
@@ -129,8 +147,12 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Cmd::Transcribe(a) => transcribe(a),
+        Cmd::Transcribe(a) => transcribe(a, false),
+        Cmd::Process(a) => transcribe(a, true),
+        Cmd::Export { meeting, format, output } => export(meeting, &format, output),
+        Cmd::ImportJson { file } => import_json(&file),
         Cmd::Models { cmd } => models(cmd),
+        Cmd::Library { cmd } => library(cmd),
         Cmd::Bench(a) => bench::run(a),
     };
     if let Err(e) = res {
@@ -152,11 +174,18 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         if let Some(x) = cause.downcast_ref::<tingji_models::ModelError>() {
             return x.code();
         }
+        if let Some(x) = cause.downcast_ref::<tingji_library::LibraryError>() {
+            return x.code();
+        }
         if let Some(x) = cause.downcast_ref::<tingji_export::ExportError>() {
             return x.code();
         }
     }
     "error"
+}
+
+fn library(cmd: library_cmd::LibraryCmd) -> Result<()> {
+    library_cmd::run(cmd, &mut open_library()?)
 }
 
 fn cancel_flag() -> Arc<AtomicBool> {
@@ -187,7 +216,38 @@ pub(crate) fn data_dir(store: &ModelStore) -> PathBuf {
     store.root().parent().map(Path::to_path_buf).unwrap_or_else(|| store.root().to_path_buf())
 }
 
-fn transcribe(a: TranscribeArgs) -> Result<()> {
+fn export(meeting: i64, format: &str, output: Option<PathBuf>) -> Result<()> {
+    let format: Format = format.parse()?;
+    let lib = open_library()?;
+    let id = tingji_library::MeetingId(meeting);
+    let text = if format == Format::Json {
+        lib.export_json(id)?
+    } else {
+        let m = lib.meeting(id)?;
+        let t = m.transcript.ok_or_else(|| anyhow!("meeting {meeting} has no transcript"))?;
+        tingji_export::render(&t, format)
+    };
+    match output {
+        Some(o) => write_atomic(&o, &text)?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+fn import_json(file: &Path) -> Result<()> {
+    let json = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let mut lib = open_library()?;
+    let id = lib.import_json(&json)?;
+    println!("{id}");
+    Ok(())
+}
+
+fn open_library() -> Result<tingji_library::Library> {
+    let root = library_cmd::library_root();
+    tingji_library::Library::open(&root).with_context(|| format!("open the library in {}", root.display()))
+}
+
+fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<()> {
     let format: Format = a.format.parse()?;
     let store = ModelStore::open_default()?;
     let model_name = match &a.model {
@@ -238,6 +298,7 @@ fn transcribe(a: TranscribeArgs) -> Result<()> {
     let engine = Engine::load(&model_path, &display_name).with_context(|| format!("loading model {model_name}"))?;
     let cancel = cancel_flag();
     let jobs_dir = data_dir(&store).join("jobs");
+    let mut library = if keep_in_library { Some(open_library()?) } else { None };
     let mut failures = 0;
     for f in &a.files {
         let mut o = opts.clone();
@@ -254,6 +315,13 @@ fn transcribe(a: TranscribeArgs) -> Result<()> {
             }
             Err(e) => return Err(e),
         };
+        if let Some(lib) = library.as_mut() {
+            let id = lib.import_meeting(&t, Some((f.as_path(), tingji_library::KeepAs::Copy)), None)?;
+            println!("{id}\t{}", f.display());
+            if a.output.is_none() {
+                continue;
+            }
+        }
         let text = tingji_export::render(&t, format);
         match (&a.output, a.files.len()) {
             (None, 1) => {

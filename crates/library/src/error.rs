@@ -7,13 +7,23 @@ pub enum LibraryError {
     #[error("library database error: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("{op} {}: {source}", path.display())]
-    Io { op: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{what} {id} not found")]
     NotFound { what: &'static str, id: String },
-    #[error("library database schema version {found} is newer than this build supports ({supported})")]
+    #[error(
+        "library database schema version {found} is newer than this build supports ({supported})"
+    )]
     NewerSchema { found: u32, supported: u32 },
     #[error("the copy of {} does not match the original (sha256 {expected} vs {found})", path.display())]
-    ChecksumMismatch { path: PathBuf, expected: String, found: String },
+    ChecksumMismatch {
+        path: PathBuf,
+        expected: String,
+        found: String,
+    },
     #[error("version {0} is the meeting's only transcript version; delete the meeting instead")]
     LastVersion(i64),
     #[error("invalid JSON: {0}")]
@@ -46,13 +56,19 @@ impl LibraryError {
         }
     }
 
-    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| LibraryError::Io { op, path, source }
     }
 
     pub(crate) fn not_found(what: &'static str, id: impl ToString) -> Self {
-        LibraryError::NotFound { what, id: id.to_string() }
+        LibraryError::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 }
 

@@ -111,7 +111,12 @@ impl Library {
             .collect::<rusqlite::Result<_>>()?;
         let speakers: Vec<Speaker> = conn
             .prepare("SELECT label, name FROM speakers WHERE meeting_id = ?1 ORDER BY label")?
-            .query_map([id.0], |r| Ok(Speaker { label: r.get(0)?, name: r.get(1)? }))?
+            .query_map([id.0], |r| {
+                Ok(Speaker {
+                    label: r.get(0)?,
+                    name: r.get(1)?,
+                })
+            })?
             .collect::<rusqlite::Result<_>>()?;
         let media: Vec<ExportMedia> = conn
             .prepare("SELECT path, original_path, sha256, bytes, kept_as FROM media WHERE meeting_id = ?1 ORDER BY id")?
@@ -154,9 +159,16 @@ impl Library {
             })?
             .collect::<rusqlite::Result<_>>()?;
         let notes = conn
-            .query_row("SELECT markdown, updated_at FROM notes WHERE meeting_id = ?1", [id.0], |r| {
-                Ok(ExportNotes { markdown: r.get(0)?, updated_at: r.get(1)? })
-            })
+            .query_row(
+                "SELECT markdown, updated_at FROM notes WHERE meeting_id = ?1",
+                [id.0],
+                |r| {
+                    Ok(ExportNotes {
+                        markdown: r.get(0)?,
+                        updated_at: r.get(1)?,
+                    })
+                },
+            )
             .optional()?;
         let export = Export {
             format: EXPORT_FORMAT.to_string(),
@@ -180,7 +192,10 @@ impl Library {
     pub fn import_json(&mut self, json: &str) -> Result<MeetingId> {
         let e: Export = serde_json::from_str(json)?;
         if e.format != EXPORT_FORMAT {
-            return Err(LibraryError::InvalidExport(format!("format is {:?}, not {EXPORT_FORMAT:?}", e.format)));
+            return Err(LibraryError::InvalidExport(format!(
+                "format is {:?}, not {EXPORT_FORMAT:?}",
+                e.format
+            )));
         }
         if e.format_version > EXPORT_VERSION {
             return Err(LibraryError::InvalidExport(format!(
@@ -192,14 +207,19 @@ impl Library {
             return Err(LibraryError::InvalidExport("no transcript version".into()));
         }
         if e.versions.iter().filter(|v| v.is_current).count() != 1 {
-            return Err(LibraryError::InvalidExport("exactly one version must be current".into()));
+            return Err(LibraryError::InvalidExport(
+                "exactly one version must be current".into(),
+            ));
         }
         for v in &e.versions {
             check_transcript(&v.transcript)?;
         }
         for m in &e.media {
             if !media::is_safe_relative(&m.path) {
-                return Err(LibraryError::InvalidExport(format!("media path {:?} is outside media/", m.path)));
+                return Err(LibraryError::InvalidExport(format!(
+                    "media path {:?} is outside media/",
+                    m.path
+                )));
             }
         }
         let tx = self.write_tx()?;
@@ -225,7 +245,10 @@ impl Library {
         )?;
         let id = tx.last_insert_rowid();
         for t in &e.tags {
-            tx.execute("INSERT OR IGNORE INTO tags (meeting_id, tag) VALUES (?1, ?2)", params![id, t])?;
+            tx.execute(
+                "INSERT OR IGNORE INTO tags (meeting_id, tag) VALUES (?1, ?2)",
+                params![id, t],
+            )?;
         }
         for md in &e.media {
             tx.execute(
@@ -248,9 +271,9 @@ impl Library {
             )?;
         }
         for k in &e.marks {
-            let vid = version_map
-                .get(&k.version_id)
-                .ok_or_else(|| LibraryError::InvalidExport(format!("mark on unknown version {}", k.version_id)))?;
+            let vid = version_map.get(&k.version_id).ok_or_else(|| {
+                LibraryError::InvalidExport(format!("mark on unknown version {}", k.version_id))
+            })?;
             let n = tx.execute(
                 "INSERT INTO marks (segment_id, kind, created_at) \
                  SELECT id, ?3, ?4 FROM segments WHERE version_id = ?1 AND idx = ?2",

@@ -48,7 +48,9 @@ pub(crate) fn sha256_file(path: &Path) -> Result<(String, u64)> {
 }
 
 pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(LibraryError::io("fsync", dir))
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(LibraryError::io("fsync", dir))
 }
 
 /// Copies `src` into a fresh staging folder: hashes while copying, fsyncs the copy, then reads
@@ -56,7 +58,10 @@ pub(crate) fn fsync_dir(dir: &Path) -> Result<()> {
 pub(crate) fn stage_copy(media_root: &Path, src: &Path) -> Result<Staged> {
     let meta = fs::metadata(src).map_err(LibraryError::io("read", src))?;
     if !meta.is_file() {
-        return Err(LibraryError::InvalidInput(format!("{} is not a file", src.display())));
+        return Err(LibraryError::InvalidInput(format!(
+            "{} is not a file",
+            src.display()
+        )));
     }
     let file_name = src
         .file_name()
@@ -85,23 +90,36 @@ pub(crate) fn stage_copy(media_root: &Path, src: &Path) -> Result<Staged> {
         let mut buf = vec![0u8; 1 << 20];
         let mut bytes = 0u64;
         loop {
-            let k = input.read(&mut buf).map_err(LibraryError::io("read", src))?;
+            let k = input
+                .read(&mut buf)
+                .map_err(LibraryError::io("read", src))?;
             if k == 0 {
                 break;
             }
             h.update(&buf[..k]);
-            out.write_all(&buf[..k]).map_err(LibraryError::io("write", &staged_path))?;
+            out.write_all(&buf[..k])
+                .map_err(LibraryError::io("write", &staged_path))?;
             bytes += k as u64;
         }
-        out.sync_all().map_err(LibraryError::io("fsync", &staged_path))?;
+        out.sync_all()
+            .map_err(LibraryError::io("fsync", &staged_path))?;
         drop(out);
         let expected = hex::encode(h.finalize());
         let (found, found_bytes) = sha256_file(&staged_path)?;
         if found != expected || found_bytes != bytes {
-            return Err(LibraryError::ChecksumMismatch { path: src.to_path_buf(), expected, found });
+            return Err(LibraryError::ChecksumMismatch {
+                path: src.to_path_buf(),
+                expected,
+                found,
+            });
         }
         fsync_dir(&dir)?;
-        Ok(Staged { dir: dir.clone(), file_name: file_name.clone(), sha256: expected, bytes })
+        Ok(Staged {
+            dir: dir.clone(),
+            file_name: file_name.clone(),
+            sha256: expected,
+            bytes,
+        })
     })();
     if result.is_err() {
         let _ = fs::remove_dir_all(&dir);
@@ -125,6 +143,7 @@ pub(crate) fn is_safe_relative(rel: &str) -> bool {
     let p = Path::new(rel);
     !rel.is_empty()
         && p.is_relative()
-        && p.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
         && p.starts_with("media")
 }

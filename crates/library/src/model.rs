@@ -12,7 +12,9 @@ use crate::error::LibraryError;
 macro_rules! id_type {
     ($name:ident, $doc:literal) => {
         #[doc = $doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+        )]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -31,7 +33,10 @@ macro_rules! id_type {
     };
 }
 
-id_type!(MeetingId, "Identifies a meeting; stable for the life of the library (never reused).");
+id_type!(
+    MeetingId,
+    "Identifies a meeting; stable for the life of the library (never reused)."
+);
 id_type!(VersionId, "Identifies one transcript version of a meeting.");
 id_type!(JobId, "Identifies a background job.");
 

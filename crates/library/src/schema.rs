@@ -173,7 +173,10 @@ pub(crate) fn user_version(conn: &Connection) -> Result<u32> {
 pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<()> {
     let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
-        return Err(LibraryError::NewerSchema { found, supported: SCHEMA_VERSION });
+        return Err(LibraryError::NewerSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
     }
     for v in found..target.min(SCHEMA_VERSION) {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;

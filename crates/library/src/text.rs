@@ -36,18 +36,38 @@ pub(crate) fn tokens(text: &str) -> Vec<Token> {
     for (i, c) in text.char_indices() {
         if is_unspaced_letter(c) {
             if let Some((s, t)) = run.take() {
-                out.push(Token { start: s, end: i, text: t, cjk: false });
+                out.push(Token {
+                    start: s,
+                    end: i,
+                    text: t,
+                    cjk: false,
+                });
             }
-            out.push(Token { start: i, end: i + c.len_utf8(), text: c.to_string(), cjk: true });
+            out.push(Token {
+                start: i,
+                end: i + c.len_utf8(),
+                text: c.to_string(),
+                cjk: true,
+            });
         } else if c.is_alphanumeric() {
             let r = run.get_or_insert_with(|| (i, String::new()));
             r.1.extend(c.to_lowercase());
         } else if let Some((s, t)) = run.take() {
-            out.push(Token { start: s, end: i, text: t, cjk: false });
+            out.push(Token {
+                start: s,
+                end: i,
+                text: t,
+                cjk: false,
+            });
         }
     }
     if let Some((s, t)) = run.take() {
-        out.push(Token { start: s, end: text.len(), text: t, cjk: false });
+        out.push(Token {
+            start: s,
+            end: text.len(),
+            text: t,
+            cjk: false,
+        });
     }
     out
 }
@@ -86,7 +106,9 @@ pub(crate) fn parse_query(query: &str) -> Vec<Term> {
             push_term(&mut terms, &q[..end], false);
             rest = q.get(end + 1..).unwrap_or("");
         } else {
-            let end = rest.find(|c: char| c.is_whitespace() || c == '"').unwrap_or(rest.len());
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
             push_term(&mut terms, &rest[..end], true);
             rest = &rest[end..];
         }
@@ -101,7 +123,10 @@ fn push_term(terms: &mut Vec<Term>, text: &str, allow_prefix: bool) {
     }
     let last = toks.last().expect("non-empty");
     let prefix = allow_prefix && !last.cjk && last.text.chars().count() >= PREFIX_MIN_CHARS;
-    let term = Term { tokens: toks.into_iter().map(|t| t.text).collect(), prefix };
+    let term = Term {
+        tokens: toks.into_iter().map(|t| t.text).collect(),
+        prefix,
+    };
     if !terms.contains(&term) {
         terms.push(term);
     }
@@ -115,7 +140,13 @@ pub(crate) fn match_expr(terms: &[Term]) -> Option<String> {
     }
     let parts: Vec<String> = terms
         .iter()
-        .map(|t| format!("\"{}\"{}", t.tokens.join(" "), if t.prefix { "*" } else { "" }))
+        .map(|t| {
+            format!(
+                "\"{}\"{}",
+                t.tokens.join(" "),
+                if t.prefix { "*" } else { "" }
+            )
+        })
         .collect();
     Some(parts.join(" AND "))
 }
@@ -132,7 +163,11 @@ pub(crate) fn match_ranges(text: &str, terms: &[Term]) -> Vec<(usize, usize)> {
         for i in 0..=toks.len() - n {
             let ok = term.tokens.iter().enumerate().all(|(k, q)| {
                 let t = &toks[i + k].text;
-                if k == n - 1 && term.prefix { t.starts_with(q.as_str()) } else { t == q }
+                if k == n - 1 && term.prefix {
+                    t.starts_with(q.as_str())
+                } else {
+                    t == q
+                }
             });
             if ok {
                 ranges.push((toks[i].start, toks[i + n - 1].end));
@@ -171,7 +206,10 @@ pub(crate) fn snippet(text: &str, terms: &[Term]) -> String {
         let before = text[..s].chars().count();
         let from_char = before.saturating_sub(SNIPPET_CONTEXT);
         let from = byte_at_char(text, from_char);
-        let after_end = text[e..].char_indices().nth(SNIPPET_CONTEXT).map_or(text.len(), |(i, _)| e + i);
+        let after_end = text[e..]
+            .char_indices()
+            .nth(SNIPPET_CONTEXT)
+            .map_or(text.len(), |(i, _)| e + i);
         let to = after_end.max(byte_at_char(text, (from_char + SNIPPET_WHOLE).min(total)));
         (from, to.min(text.len()))
     };
@@ -208,9 +246,15 @@ mod tests {
 
     #[test]
     fn folds_mixed_text() {
-        assert_eq!(fold("广州市房地产中介协会分析"), "广 州 市 房 地 产 中 介 协 会 分 析");
+        assert_eq!(
+            fold("广州市房地产中介协会分析"),
+            "广 州 市 房 地 产 中 介 协 会 分 析"
+        );
         assert_eq!(fold("我用Rust写, OK?"), "我 用 rust 写 ok");
-        assert_eq!(fold("Ask not what your country can do"), "ask not what your country can do");
+        assert_eq!(
+            fold("Ask not what your country can do"),
+            "ask not what your country can do"
+        );
         assert_eq!(fold("好，首先。"), "好 首 先");
         assert_eq!(fold("Apollo 11, Houston."), "apollo 11 houston");
         assert_eq!(fold(""), "");
@@ -219,7 +263,10 @@ mod tests {
     #[test]
     fn query_terms_and_expression() {
         let t = parse_query("协会  Americans \"ask not\"");
-        assert_eq!(match_expr(&t).unwrap(), "\"协 会\" AND \"americans\"* AND \"ask not\"");
+        assert_eq!(
+            match_expr(&t).unwrap(),
+            "\"协 会\" AND \"americans\"* AND \"ask not\""
+        );
         let t = parse_query("go 的");
         assert_eq!(match_expr(&t).unwrap(), "\"go\" AND \"的\"");
         assert!(match_expr(&parse_query(" ,. ")).is_none());
@@ -229,7 +276,10 @@ mod tests {
     #[test]
     fn snippets_highlight_the_match() {
         let t = parse_query("协会");
-        assert_eq!(snippet("广州市房地产中介协会分析", &t), "广州市房地产中介[协会]分析");
+        assert_eq!(
+            snippet("广州市房地产中介协会分析", &t),
+            "广州市房地产中介[协会]分析"
+        );
         let t = parse_query("countr");
         assert_eq!(
             snippet("ask what you can do for your country.", &t),
@@ -237,7 +287,10 @@ mod tests {
         );
         let long = format!("{} needle {}", "a ".repeat(100), "b ".repeat(100));
         let s = snippet(&long, &parse_query("needle"));
-        assert!(s.starts_with('…') && s.ends_with('…') && s.contains("[needle]"), "{s}");
+        assert!(
+            s.starts_with('…') && s.ends_with('…') && s.contains("[needle]"),
+            "{s}"
+        );
         assert!(s.chars().count() < 150, "{s}");
     }
 }

@@ -13,10 +13,49 @@ const MEETINGS: usize = 1000;
 const SEGMENTS: usize = 60;
 
 const EN_EXTRA: &[&str] = &[
-    "budget", "meeting", "project", "deadline", "customer", "release", "review", "quarter", "hiring", "design",
-    "roadmap", "feedback", "database", "migration", "search", "latency", "marketing", "sales", "contract",
-    "invoice", "schedule", "priority", "risk", "team", "launch", "metrics", "revenue", "support", "ticket",
-    "the", "and", "we", "will", "to", "of", "a", "is", "that", "for", "on", "this", "next", "week",
+    "budget",
+    "meeting",
+    "project",
+    "deadline",
+    "customer",
+    "release",
+    "review",
+    "quarter",
+    "hiring",
+    "design",
+    "roadmap",
+    "feedback",
+    "database",
+    "migration",
+    "search",
+    "latency",
+    "marketing",
+    "sales",
+    "contract",
+    "invoice",
+    "schedule",
+    "priority",
+    "risk",
+    "team",
+    "launch",
+    "metrics",
+    "revenue",
+    "support",
+    "ticket",
+    "the",
+    "and",
+    "we",
+    "will",
+    "to",
+    "of",
+    "a",
+    "is",
+    "that",
+    "for",
+    "on",
+    "this",
+    "next",
+    "week",
 ];
 
 struct Corpus {
@@ -30,7 +69,10 @@ impl Corpus {
         let mut en_words: Vec<String> = refs
             .iter()
             .filter(|(l, _)| l == "en")
-            .flat_map(|(_, t)| t.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string()))
+            .flat_map(|(_, t)| {
+                t.split_whitespace()
+                    .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_string())
+            })
             .filter(|w| !w.is_empty())
             .collect();
         en_words.extend(EN_EXTRA.iter().map(|s| s.to_string()));
@@ -52,13 +94,17 @@ impl Corpus {
     fn segment(&self, rng: &mut Rng) -> String {
         if rng.below(2) == 0 {
             let n = 8 + rng.below(10);
-            let words: Vec<&str> = (0..n).map(|_| self.en_words[rng.below(self.en_words.len())].as_str()).collect();
+            let words: Vec<&str> = (0..n)
+                .map(|_| self.en_words[rng.below(self.en_words.len())].as_str())
+                .collect();
             let mut s = words.join(" ");
             s.push('.');
             s
         } else {
             let n = 5 + rng.below(8);
-            let mut s: String = (0..n).map(|_| self.zh_words[rng.below(self.zh_words.len())].as_str()).collect();
+            let mut s: String = (0..n)
+                .map(|_| self.zh_words[rng.below(self.zh_words.len())].as_str())
+                .collect();
             s.push('。');
             s
         }
@@ -76,7 +122,14 @@ fn build_library(root: &Path) -> (Library, Duration) {
         let segs: Vec<(u64, u64, &str, Option<&str>)> = texts
             .iter()
             .enumerate()
-            .map(|(i, t)| (i as u64 * 5000, i as u64 * 5000 + 4500, t.as_str(), Some(["S1", "S2", "S3"][i % 3])))
+            .map(|(i, t)| {
+                (
+                    i as u64 * 5000,
+                    i as u64 * 5000 + 4500,
+                    t.as_str(),
+                    Some(["S1", "S2", "S3"][i % 3]),
+                )
+            })
             .collect();
         let t = transcript(if m % 2 == 0 { "en" } else { "zh" }, &segs);
         let tags = vec![format!("t{}", m % 10)];
@@ -99,12 +152,57 @@ fn build_library(root: &Path) -> (Library, Duration) {
 
 const QUERIES: &[&str] = &[
     // common and rarer English words, prefixes, phrases, several terms
-    "country", "Americans", "budget", "the", "we", "deadline", "cotton", "sorrow", "amiable", "respectable",
-    "fellow Americans", "\"ask not\"", "helmet", "Houston", "clubs", "forward", "meters", "wizard", "horizon",
-    "review budget", "migrat", "lat", "revenue", "ticket support", "dashwood", "selfish", "fantasy dreams",
+    "country",
+    "Americans",
+    "budget",
+    "the",
+    "we",
+    "deadline",
+    "cotton",
+    "sorrow",
+    "amiable",
+    "respectable",
+    "fellow Americans",
+    "\"ask not\"",
+    "helmet",
+    "Houston",
+    "clubs",
+    "forward",
+    "meters",
+    "wizard",
+    "horizon",
+    "review budget",
+    "migrat",
+    "lat",
+    "revenue",
+    "ticket support",
+    "dashwood",
+    "selfish",
+    "fantasy dreams",
     // two-character Chinese words, longer phrases, mixed
-    "协会", "跑步", "销售", "商场", "业绩", "健康", "滨海", "交易", "停滞", "知道", "体验", "模型", "中介",
-    "房地产", "广州市", "语音识别", "身体健康", "达摩院推出", "汇报一下", "首先 商场", "经理", "新区", "部门",
+    "协会",
+    "跑步",
+    "销售",
+    "商场",
+    "业绩",
+    "健康",
+    "滨海",
+    "交易",
+    "停滞",
+    "知道",
+    "体验",
+    "模型",
+    "中介",
+    "房地产",
+    "广州市",
+    "语音识别",
+    "身体健康",
+    "达摩院推出",
+    "汇报一下",
+    "首先 商场",
+    "经理",
+    "新区",
+    "部门",
     "budget 协会",
 ];
 
@@ -138,27 +236,39 @@ fn search_1000_meetings_p95() {
     }
     // Filtered searches too.
     for q in ["协会", "budget", "country"] {
-        let f = Filter { folder: Some("Work".into()), tag: Some("t3".into()), ..Default::default() };
+        let f = Filter {
+            folder: Some("Work".into()),
+            tag: Some("t3".into()),
+            ..Default::default()
+        };
         let t = Instant::now();
         lib.search(q, &f, 50).unwrap();
         times.push(t.elapsed());
     }
     times.sort();
-    let (p50, p95, max) = (percentile(&times, 0.5), percentile(&times, 0.95), *times.last().unwrap());
-    println!("search over {} queries: p50 {p50:?}, p95 {p95:?}, max {max:?}; {total_hits} hits", times.len());
+    let (p50, p95, max) = (
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        *times.last().unwrap(),
+    );
+    println!(
+        "search over {} queries: p50 {p50:?}, p95 {p95:?}, max {max:?}; {total_hits} hits",
+        times.len()
+    );
     assert!(total_hits > 0);
     for q in ["协会", "跑步", "country"] {
-        assert!(!lib.search(q, &filter, 5).unwrap().is_empty(), "{q} finds something");
+        assert!(
+            !lib.search(q, &filter, 5).unwrap().is_empty(),
+            "{q} finds something"
+        );
     }
     // Listing the whole library is fast too.
     let t = Instant::now();
     assert_eq!(lib.list(&Filter::default()).unwrap().len(), MEETINGS);
     println!("list of {MEETINGS} meetings: {:?}", t.elapsed());
-    if cfg!(debug_assertions) {
-        println!("(debug build: latency not asserted; run with --release)");
-    } else {
-        assert!(p95 <= Duration::from_millis(50), "p95 {p95:?} > 50 ms");
-    }
+    // The requirement is for release builds; a debug build (opt-level 1) gets some slack.
+    let bound = Duration::from_millis(if cfg!(debug_assertions) { 150 } else { 50 });
+    assert!(p95 <= bound, "p95 {p95:?} > {bound:?}");
 }
 
 /// The measurement behind the choice of index (run with `--ignored --nocapture`): the same corpus
@@ -177,7 +287,18 @@ fn compare_search_strategies() {
     )
     .unwrap();
     println!("trigram index built in {:?}", t.elapsed());
-    let words = ["协会", "跑步", "销售", "健康", "country", "budget", "房地产", "语音识别", "the", "we"];
+    let words = [
+        "协会",
+        "跑步",
+        "销售",
+        "健康",
+        "country",
+        "budget",
+        "房地产",
+        "语音识别",
+        "the",
+        "we",
+    ];
     let run = |name: &str, f: &dyn Fn(&str) -> usize| {
         let mut times = Vec::new();
         for w in words {
@@ -188,23 +309,46 @@ fn compare_search_strategies() {
             println!("  {name:8} {w:10} {n:6} rows {:?}", times.last().unwrap());
         }
         times.sort();
-        println!("{name}: p50 {:?}, max {:?}", percentile(&times, 0.5), times.last().unwrap());
+        println!(
+            "{name}: p50 {:?}, max {:?}",
+            percentile(&times, 0.5),
+            times.last().unwrap()
+        );
     };
     let count = |sql: &str, arg: String| -> usize {
-        c.prepare_cached(sql).unwrap().query_map([arg], |_| Ok(())).unwrap().count()
+        c.prepare_cached(sql)
+            .unwrap()
+            .query_map([arg], |_| Ok(()))
+            .unwrap()
+            .count()
     };
-    run("library", &|w| lib.search(w, &Filter::default(), 100_000).unwrap().len());
+    run("library", &|w| {
+        lib.search(w, &Filter::default(), 100_000).unwrap().len()
+    });
     run("unigram", &|w| {
         let phrase = fold_for_search(w);
-        count("SELECT rowid FROM segments_fts WHERE segments_fts MATCH ?1", format!("\"{phrase}\""))
+        count(
+            "SELECT rowid FROM segments_fts WHERE segments_fts MATCH ?1",
+            format!("\"{phrase}\""),
+        )
     });
     run("trigram", &|w| {
         if w.chars().count() >= 3 {
-            count("SELECT rowid FROM tri WHERE tri MATCH ?1", format!("\"{w}\""))
+            count(
+                "SELECT rowid FROM tri WHERE tri MATCH ?1",
+                format!("\"{w}\""),
+            )
         } else {
-            count("SELECT id FROM segments WHERE text LIKE ?1", format!("%{w}%"))
+            count(
+                "SELECT id FROM segments WHERE text LIKE ?1",
+                format!("%{w}%"),
+            )
         }
     });
-    run("like", &|w| count("SELECT id FROM segments WHERE text LIKE ?1", format!("%{w}%")));
+    run("like", &|w| {
+        count(
+            "SELECT id FROM segments WHERE text LIKE ?1",
+            format!("%{w}%"),
+        )
+    });
 }
-

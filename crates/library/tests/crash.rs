@@ -22,7 +22,14 @@ fn big_transcript() -> tingji_transcript::Transcript {
         "我认为跑步最重要的就是给我带来了身体健康",
     ];
     let segs: Vec<(u64, u64, &str, Option<&str>)> = (0..BIG_SEGMENTS)
-        .map(|i| (i as u64 * 1000, i as u64 * 1000 + 900, texts[i % texts.len()], Some(if i % 2 == 0 { "S1" } else { "S2" })))
+        .map(|i| {
+            (
+                i as u64 * 1000,
+                i as u64 * 1000 + 900,
+                texts[i % texts.len()],
+                Some(if i % 2 == 0 { "S1" } else { "S2" }),
+            )
+        })
         .collect();
     transcript("en", &segs)
 }
@@ -38,13 +45,16 @@ fn crash_child() {
     let t = big_transcript();
     let media = media_file(&root, "big-call.wav", 2_000_000);
     std::fs::write(root.join("child-started"), b"").unwrap();
-    lib.import_meeting(&t, Some((&media, KeepAs::Copy)), Some("half-written")).unwrap();
+    lib.import_meeting(&t, Some((&media, KeepAs::Copy)), Some("half-written"))
+        .unwrap();
     // Reached only if the parent failed to kill us in time.
     std::fs::write(root.join("child-finished"), b"").unwrap();
 }
 
 fn wal_size(root: &Path) -> u64 {
-    std::fs::metadata(root.join(format!("{DB_FILE}-wal"))).map(|m| m.len()).unwrap_or(0)
+    std::fs::metadata(root.join(format!("{DB_FILE}-wal")))
+        .map(|m| m.len())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -57,10 +67,18 @@ fn kill_mid_import_keeps_library_consistent() {
         let mut lib = Library::open(&root).unwrap();
         for i in 0..EARLIER {
             let m = media_file(src.path(), &format!("m{i}.wav"), 10_000 + i);
-            let t = transcript("en", &[(0, 1000, &format!("earlier meeting number {i}"), Some("S1"))]);
-            earlier.push(lib.import_meeting(&t, Some((&m, KeepAs::Copy)), Some(&format!("earlier {i}"))).unwrap());
+            let t = transcript(
+                "en",
+                &[(0, 1000, &format!("earlier meeting number {i}"), Some("S1"))],
+            );
+            earlier.push(
+                lib.import_meeting(&t, Some((&m, KeepAs::Copy)), Some(&format!("earlier {i}")))
+                    .unwrap(),
+            );
         }
-        lib.connection().execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+        lib.connection()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
     }
     let wal_before = wal_size(&root);
 
@@ -90,17 +108,42 @@ fn kill_mid_import_keeps_library_consistent() {
     child.wait().unwrap();
     let killed_after = start.elapsed();
     assert!(spilled, "child never got into its big transaction");
-    assert!(!root.join("child-finished").exists(), "the import finished before the kill; make it bigger");
-    println!("killed the child {killed_after:?} after start with {} MB in the WAL", wal_size(&root) >> 20);
+    assert!(
+        !root.join("child-finished").exists(),
+        "the import finished before the kill; make it bigger"
+    );
+    println!(
+        "killed the child {killed_after:?} after start with {} MB in the WAL",
+        wal_size(&root) >> 20
+    );
 
     let mut lib = Library::open(&root).unwrap();
-    let ok: String = lib.connection().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ok: String = lib
+        .connection()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok");
-    assert!(lib.check_integrity().unwrap().is_empty(), "{:?}", lib.check_integrity());
-    let list = lib.list(&Filter { sort: Sort::CreatedAsc, ..Default::default() }).unwrap();
-    assert_eq!(list.iter().map(|m| m.id).collect::<Vec<_>>(), earlier, "all earlier meetings, nothing more");
+    assert!(
+        lib.check_integrity().unwrap().is_empty(),
+        "{:?}",
+        lib.check_integrity()
+    );
+    let list = lib
+        .list(&Filter {
+            sort: Sort::CreatedAsc,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        list.iter().map(|m| m.id).collect::<Vec<_>>(),
+        earlier,
+        "all earlier meetings, nothing more"
+    );
     assert!(list.iter().all(|m| m.title != "half-written"));
-    let segs: i64 = lib.connection().query_row("SELECT count(*) FROM segments", [], |r| r.get(0)).unwrap();
+    let segs: i64 = lib
+        .connection()
+        .query_row("SELECT count(*) FROM segments", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(segs, EARLIER as i64);
     for id in &earlier {
         let m = lib.meeting(*id).unwrap();
@@ -108,12 +151,23 @@ fn kill_mid_import_keeps_library_consistent() {
         assert!(m.media[0].present);
         assert_eq!(sha256(&m.media[0].abs_path), m.media[0].sha256);
     }
-    assert_eq!(lib.search("earlier", &Filter::default(), 100).unwrap().len(), EARLIER);
-    assert!(lib.search("协会", &Filter::default(), 10).unwrap().is_empty());
+    assert_eq!(
+        lib.search("earlier", &Filter::default(), 100)
+            .unwrap()
+            .len(),
+        EARLIER
+    );
+    assert!(
+        lib.search("协会", &Filter::default(), 10)
+            .unwrap()
+            .is_empty()
+    );
     // The library keeps working: the next import gets the id the dead one had taken.
     let t = transcript("en", &[(0, 1000, "after the crash", None)]);
     let m = media_file(src.path(), "after.wav", 500);
-    let id = lib.import_meeting(&t, Some((&m, KeepAs::Copy)), None).unwrap();
+    let id = lib
+        .import_meeting(&t, Some((&m, KeepAs::Copy)), None)
+        .unwrap();
     assert!(lib.meeting(id).unwrap().media[0].present);
     assert_eq!(lib.list(&Filter::default()).unwrap().len(), EARLIER + 1);
 }

@@ -1,0 +1,291 @@
+//! `tingji library …`: the meeting library from the command line (list, show, search, rename,
+//! tag, delete) over `tingji_library::Library`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use tingji_library::{Filter, Library, MeetingId};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum LibraryCmd {
+    /// List meetings, newest first.
+    List {
+        /// Only meetings in this folder.
+        #[arg(long)]
+        folder: Option<String>,
+        /// Only meetings with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one meeting with its current transcript.
+    Show {
+        id: i64,
+        /// Print the full export (every version, notes, media records) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search the transcripts ("quoted phrase"; Chinese words of any length).
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Only meetings in this folder.
+        #[arg(long)]
+        folder: Option<String>,
+        /// Only meetings with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Rename a meeting.
+    Rename { id: i64, title: String },
+    /// Replace a meeting's tags (no tags: remove them all).
+    Tag { id: i64, tags: Vec<String> },
+    /// Delete a meeting, its transcripts and its kept media.
+    Delete {
+        id: i64,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `$TINGJI_DATA_DIR/library`, else the platform data directory + `/library`
+/// (`~/.local/share/tingji/library` on Linux); `./tingji-data/library` if there is no home.
+pub fn library_root() -> PathBuf {
+    tingji_library::default_root().unwrap_or_else(|| PathBuf::from("tingji-data").join("library"))
+}
+
+pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
+    match cmd {
+        LibraryCmd::List { folder, tag, json } => {
+            let list = lib.list(&Filter {
+                folder,
+                tag,
+                ..Default::default()
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            if list.is_empty() {
+                eprintln!("no meetings");
+            }
+            for m in &list {
+                let mut extra = String::new();
+                if let Some(f) = &m.folder {
+                    extra.push_str(&format!("  [{f}]"));
+                }
+                if !m.tags.is_empty() {
+                    extra.push_str(&format!("  #{}", m.tags.join(" #")));
+                }
+                println!(
+                    "{:>5}  {}  {:>8}  {}{extra}",
+                    m.id,
+                    fmt_date(m.created_at),
+                    fmt_duration(m.duration_ms),
+                    m.title
+                );
+            }
+        }
+        LibraryCmd::Show { id, json } => {
+            if json {
+                println!("{}", lib.export_json(MeetingId(id))?);
+                return Ok(());
+            }
+            let m = lib.meeting(MeetingId(id))?;
+            let s = &m.summary;
+            println!("{}  {}", s.id, s.title);
+            println!("date:      {}", fmt_date(s.created_at));
+            println!("duration:  {}", fmt_duration(s.duration_ms));
+            println!("source:    {}", s.source_kind);
+            if let Some(l) = &s.language {
+                println!("language:  {l}");
+            }
+            if let Some(f) = &s.folder {
+                println!("folder:    {f}");
+            }
+            if !s.tags.is_empty() {
+                println!("tags:      {}", s.tags.join(", "));
+            }
+            if !m.speakers.is_empty() {
+                let names: Vec<String> = m
+                    .speakers
+                    .iter()
+                    .map(|sp| match &sp.name {
+                        Some(n) => format!("{n} ({})", sp.label),
+                        None => sp.label.clone(),
+                    })
+                    .collect();
+                println!("speakers:  {}", names.join(", "));
+            }
+            for md in &m.media {
+                let missing = if md.present { "" } else { "  (missing)" };
+                println!("media:     {}{missing}", md.abs_path.display());
+            }
+            if m.versions.len() > 1 {
+                println!(
+                    "versions:  {} (current {})",
+                    m.versions.len(),
+                    m.current_version.map_or(0, |v| v.0)
+                );
+            }
+            if let Some(t) = &m.transcript {
+                println!();
+                for seg in &t.segments {
+                    match &seg.speaker {
+                        Some(sp) => {
+                            println!("[{}] {sp}: {}", fmt_ms(seg.start_ms), seg.text.trim())
+                        }
+                        None => println!("[{}] {}", fmt_ms(seg.start_ms), seg.text.trim()),
+                    }
+                }
+            }
+            if let Some(n) = &m.notes {
+                println!("\nnotes:\n{n}");
+            }
+        }
+        LibraryCmd::Search {
+            query,
+            limit,
+            folder,
+            tag,
+        } => {
+            let hits = lib.search(
+                &query,
+                &Filter {
+                    folder,
+                    tag,
+                    ..Default::default()
+                },
+                limit,
+            )?;
+            if hits.is_empty() {
+                eprintln!("no matches for {query:?}");
+            }
+            let mut last = None;
+            for h in &hits {
+                if last != Some(h.meeting_id) {
+                    println!("# {}  {}", h.meeting_id, h.title);
+                    last = Some(h.meeting_id);
+                }
+                println!("{}  [{}]  {}", h.meeting_id, fmt_ms(h.start_ms), h.snippet);
+            }
+        }
+        LibraryCmd::Rename { id, title } => {
+            lib.rename(MeetingId(id), &title)?;
+            println!("{id}  {}", title.trim());
+        }
+        LibraryCmd::Tag { id, tags } => {
+            lib.set_tags(MeetingId(id), &tags)?;
+            let s = lib.summary(MeetingId(id))?;
+            println!(
+                "{id}  tags: {}",
+                if s.tags.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    s.tags.join(", ")
+                }
+            );
+        }
+        LibraryCmd::Delete { id, yes } => {
+            let s = lib
+                .summary(MeetingId(id))
+                .with_context(|| format!("meeting {id}"))?;
+            if !yes {
+                bail!(
+                    "not deleting meeting {id} ({}) and its media without --yes",
+                    s.title
+                );
+            }
+            lib.delete_meeting(MeetingId(id))?;
+            println!("deleted {id}  {}", s.title);
+        }
+    }
+    Ok(())
+}
+
+/// `mm:ss`, or `h:mm:ss` from one hour on.
+fn fmt_ms(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 60, s % 60)
+    }
+}
+
+fn fmt_duration(ms: u64) -> String {
+    fmt_ms(ms)
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) from unix milliseconds.
+fn fmt_date(unix_ms: i64) -> String {
+    let secs = unix_ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_dates_and_times() {
+        assert_eq!(fmt_date(0), "1970-01-01 00:00");
+        assert_eq!(fmt_date(1_700_000_000_000), "2023-11-14 22:13");
+        assert_eq!(fmt_date(951_782_400_000), "2000-02-29 00:00");
+        assert_eq!(fmt_ms(65_000), "01:05");
+        assert_eq!(fmt_ms(3_725_000), "1:02:05");
+    }
+
+    #[test]
+    fn parses_subcommands() {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct T {
+            #[command(subcommand)]
+            cmd: LibraryCmd,
+        }
+        let t = T::try_parse_from(["t", "tag", "3", "a", "b"]).unwrap();
+        assert!(matches!(t.cmd, LibraryCmd::Tag { id: 3, ref tags } if tags == &["a", "b"]));
+        let t = T::try_parse_from(["t", "search", "协会", "--limit", "5"]).unwrap();
+        assert!(matches!(t.cmd, LibraryCmd::Search { limit: 5, .. }));
+        assert!(T::try_parse_from(["t", "delete", "x"]).is_err());
+    }
+
+    #[test]
+    fn runs_against_a_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lib = Library::open(dir.path()).unwrap();
+        assert!(
+            run(
+                LibraryCmd::List {
+                    folder: None,
+                    tag: None,
+                    json: false
+                },
+                &mut lib
+            )
+            .is_ok()
+        );
+        assert!(run(LibraryCmd::Show { id: 1, json: false }, &mut lib).is_err());
+        assert!(run(LibraryCmd::Delete { id: 1, yes: true }, &mut lib).is_err());
+    }
+}
