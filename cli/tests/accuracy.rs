@@ -46,8 +46,7 @@ fn jfk_language_detected_with_probability_and_word_times() {
     }
 }
 
-#[test]
-fn english_wer_base_librivox_librispeech() {
+fn english_wer(model: &str) -> f64 {
     let files = [
         "en/pocketsphinx/librivox/sense_and_sensibility_01_austen_64kb-0870.wav",
         "en/pocketsphinx/librivox/sense_and_sensibility_01_austen_64kb-0880.wav",
@@ -58,17 +57,31 @@ fn english_wer_base_librivox_librispeech() {
     ];
     let (mut errs, mut total) = (0, 0);
     for f in files {
-        let t = transcribe_json(&data(f), "base", &["--language", "en"]);
+        let t = transcribe_json(&data(f), model, &["--language", "en"]);
         let hyp = normalize_en(&text_of(&t));
         let reference = normalize_en(&reference(f));
         let e = edit_distance(&reference, &hyp);
-        eprintln!("WER {f}: {e}/{} «{}»", reference.len(), hyp.join(" "));
+        eprintln!("WER {model} {f}: {e}/{} «{}»", reference.len(), hyp.join(" "));
         errs += e;
         total += reference.len();
     }
     let wer = errs as f64 / total as f64;
-    eprintln!("English WER (base): {:.2} %", wer * 100.0);
+    eprintln!("English WER ({model}): {:.2} %", wer * 100.0);
+    wer
+}
+
+#[test]
+fn english_wer_base_librivox_librispeech() {
+    let wer = english_wer("base");
     assert!(wer <= 0.10, "WER {:.2} % > 10 %", wer * 100.0);
+}
+
+/// The default model is the Q8_0 quantisation of base (faster here); it must be as accurate.
+#[test]
+fn english_wer_quantized_base_equals_f16() {
+    let q = english_wer("base-q8_0");
+    let f = english_wer("base");
+    assert!(q <= 0.10 && q <= f + 0.01, "q8_0 WER {:.2} % vs f16 {:.2} %", q * 100.0, f * 100.0);
 }
 
 fn cer(files: &[&str], model: &str) -> f64 {

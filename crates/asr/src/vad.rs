@@ -142,6 +142,11 @@ impl Windower {
         ms * RATE / 1000
     }
 
+    /// Padding around regions, rounded up to whole frames.
+    fn pad_samples(&self) -> usize {
+        (self.ms(self.cfg.pad_ms) as usize).div_ceil(FRAME) * FRAME
+    }
+
     pub fn push(&mut self, samples: &[f32]) {
         for &s in samples {
             self.frame.push(s);
@@ -171,28 +176,16 @@ impl Windower {
         match &mut self.region {
             None => {
                 if p >= self.cfg.on {
-                    let pre: Vec<f32> = self.preroll.drain(..).collect();
-                    let src_start = start - pre.len() as u64;
-                    let mut probs = vec![0.0; pre.len().div_ceil(FRAME)];
-                    let mut audio = pre;
-                    // keep frames aligned: pad the front so probs line up with FRAME blocks
-                    let pad = probs.len() * FRAME - audio.len();
-                    let src_start = if pad > 0 && src_start >= pad as u64 {
-                        audio.splice(0..0, std::iter::repeat_n(0.0, pad));
-                        src_start - pad as u64
-                    } else if pad > 0 {
-                        probs.pop();
-                        audio.drain(..FRAME - pad);
-                        src_start + (FRAME - pad) as u64
-                    } else {
-                        src_start
-                    };
+                    // The preroll holds whole frames, so probs stay aligned with FRAME blocks.
+                    let mut audio: Vec<f32> = self.preroll.drain(..).collect();
+                    let src_start = start - audio.len() as u64;
+                    let mut probs = vec![0.0; audio.len() / FRAME];
                     audio.extend_from_slice(frame);
                     probs.push(p);
                     self.region = Some(Region { src_start, audio, probs, last_voice_end: self.pos, voiced: FRAME as u64 });
                 } else {
                     self.preroll.extend(frame.iter().copied());
-                    let keep = self.ms(self.cfg.pad_ms) as usize;
+                    let keep = self.pad_samples();
                     while self.preroll.len() > keep {
                         self.preroll.pop_front();
                     }
@@ -218,12 +211,13 @@ impl Windower {
     /// Ends the open region after its last voiced frame plus padding.
     fn end_region(&mut self) {
         let Some(mut r) = self.region.take() else { return };
-        let keep_end = (r.last_voice_end + self.ms(self.cfg.pad_ms)).min(r.src_start + r.audio.len() as u64);
-        let keep = (keep_end - r.src_start) as usize;
+        // Cut on a frame boundary so the tail, which becomes the next preroll, is whole frames.
+        let keep = ((r.last_voice_end + self.ms(self.cfg.pad_ms) - r.src_start) as usize).div_ceil(FRAME) * FRAME;
+        let keep = keep.min(r.audio.len());
         let tail: Vec<f32> = r.audio.split_off(keep);
-        r.probs.truncate(keep.div_ceil(FRAME));
+        r.probs.truncate(keep / FRAME);
         self.preroll.clear();
-        let keep_pre = self.ms(self.cfg.pad_ms) as usize;
+        let keep_pre = self.pad_samples();
         self.preroll.extend(tail.iter().rev().take(keep_pre).rev().copied());
         if r.voiced >= self.ms(self.cfg.min_voiced_ms) {
             self.pack(r);
