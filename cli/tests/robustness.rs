@@ -49,8 +49,10 @@ fn bad_inputs_are_named_errors() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!err.contains("panicked"), "{name}: {err}");
         if out.status.success() {
-            let text = normalize_en(&String::from_utf8_lossy(&out.stdout));
-            assert!(text.starts_with(&normalize_en("And so my fellow Americans")[..3]), "{name}: {text:?}");
+            // The first half of JFK is there (tiny.en may mishear a short word, e.g. "am I").
+            let text = normalize_en(&String::from_utf8_lossy(&out.stdout)).join(" ");
+            assert!(text.starts_with("and so") && text.contains("fellow americans"), "{name}: {text:?}");
+            assert!(!text.contains("ask what you can do"), "{name}: the second half cannot be there: {text:?}");
             assert!(err.contains("truncated"), "{name}: a truncated file must be reported: {err}");
         } else {
             assert!(err.contains("error[truncated]") || err.contains("error[corrupt]"), "{name}: {err}");
