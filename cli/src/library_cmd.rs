@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use tingji_export::clock;
 use tingji_library::{Filter, Library, MeetingId};
 
 #[derive(clap::Subcommand, Debug)]
@@ -85,7 +86,7 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
                     "{:>5}  {}  {:>8}  {}{extra}",
                     m.id,
                     fmt_date(m.created_at),
-                    fmt_duration(m.duration_ms),
+                    fmt_ms(m.duration_ms),
                     m.title
                 );
             }
@@ -99,7 +100,7 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
             let s = &m.summary;
             println!("{}  {}", s.id, s.title);
             println!("date:      {}", fmt_date(s.created_at));
-            println!("duration:  {}", fmt_duration(s.duration_ms));
+            println!("duration:  {}", fmt_ms(s.duration_ms));
             println!("source:    {}", s.source_kind);
             if let Some(l) = &s.language {
                 println!("language:  {l}");
@@ -209,16 +210,7 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
 
 /// `mm:ss`, or `h:mm:ss` from one hour on.
 fn fmt_ms(ms: u64) -> String {
-    let s = ms / 1000;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{:02}:{:02}", s / 60, s % 60)
-    }
-}
-
-fn fmt_duration(ms: u64) -> String {
-    fmt_ms(ms)
+    clock(ms, false)
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) from unix milliseconds.

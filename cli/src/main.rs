@@ -354,8 +354,7 @@ fn write_atomic(path: &Path, text: &str) -> Result<()> {
 }
 
 fn fmt_ms(ms: u64) -> String {
-    let s = ms / 1000;
-    if s >= 3600 { format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60) } else { format!("{:02}:{:02}", s / 60, s % 60) }
+    tingji_export::clock(ms, false)
 }
 
 /// Transcribes one file with a progress bar (TTY) or periodic progress lines (pipes) on stderr.
