@@ -126,7 +126,7 @@ fn raw_pcm_needs_explicit_format() {
 #[test]
 fn output_formats_and_files() {
     let dir = tempfile::tempdir().unwrap();
-    for fmt in ["txt", "srt", "vtt", "md", "json"] {
+    for fmt in ["txt", "srt", "vtt", "md", "json", "html"] {
         let o = dir.path().join(format!("jfk.{fmt}"));
         let out = tingji()
             .arg("transcribe")

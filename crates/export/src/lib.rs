@@ -1,4 +1,5 @@
-//! Renders a [`Transcript`] to the text formats users export: TXT, Markdown, SRT, WebVTT, JSON.
+//! Renders a [`Transcript`] to the text formats users export: TXT, Markdown, SRT, WebVTT, JSON,
+//! HTML (a self-contained page: no scripts, no remote content).
 //!
 //! Invariants: rendering never changes the transcript; subtitle cues keep to common subtitle
 //! conventions (≤ 2 lines, ≤ 42 Latin or ≤ 18 CJK characters a line, ≤ 7 s a cue) and stay in
@@ -14,12 +15,13 @@ pub enum Format {
     Vtt,
     Json,
     Md,
+    Html,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ExportError {
-    #[error("unknown export format '{0}' (use txt, srt, vtt, json or md)")]
+    #[error("unknown export format '{0}' (use txt, srt, vtt, json, md or html)")]
     UnknownFormat(String),
 }
 
@@ -40,6 +42,7 @@ impl std::str::FromStr for Format {
             "vtt" | "webvtt" => Format::Vtt,
             "json" => Format::Json,
             "md" | "markdown" => Format::Md,
+            "html" | "htm" => Format::Html,
             other => return Err(ExportError::UnknownFormat(other.to_string())),
         })
     }
@@ -53,6 +56,7 @@ impl Format {
             Format::Vtt => "vtt",
             Format::Json => "json",
             Format::Md => "md",
+            Format::Html => "html",
         }
     }
 }
@@ -86,6 +90,7 @@ pub fn render(t: &Transcript, format: Format) -> String {
         Format::Vtt => to_vtt(t),
         Format::Json => t.to_json_pretty() + "\n",
         Format::Md => to_markdown(t),
+        Format::Html => to_html(t),
     }
 }
 
@@ -129,6 +134,53 @@ pub fn to_markdown(t: &Transcript) -> String {
         let who = label(s).map(|l| format!("**{l}** ")).unwrap_or_default();
         let _ = writeln!(out, "`{}` {}{}\n", clock(s.start_ms, false), who, s.text.trim());
     }
+    out
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A self-contained HTML page: inline style, no scripts, no remote content.
+pub fn to_html(t: &Transcript) -> String {
+    let title = std::path::Path::new(&t.source.path)
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| t.source.path.clone());
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
+         <style>body{{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:48rem;margin:2rem auto;line-height:1.6}}\
+         .t{{color:#666;font-variant-numeric:tabular-nums;margin-right:.5rem}}.s{{font-weight:600;margin-right:.5rem}}</style>\n\
+         </head>\n<body>\n<h1>{title}</h1>\n<p>Duration {dur} · Language {lang} · Model {model}</p>\n<h2>Transcript</h2>\n",
+        lang = escape_html(&t.language),
+        title = escape_html(&title),
+        dur = clock(t.duration_ms, false),
+        model = escape_html(&t.model.name),
+    );
+    for s in &t.segments {
+        let who = label(s).map(|l| format!("<span class=\"s\">{}</span>", escape_html(&l))).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "<p id=\"t{}\"><span class=\"t\">{}</span>{who}{}</p>",
+            s.start_ms,
+            clock(s.start_ms, false),
+            escape_html(s.text.trim())
+        );
+    }
+    out.push_str("</body>\n</html>\n");
     out
 }
 
@@ -363,6 +415,25 @@ mod tests {
                 assert!(l.chars().count() <= 18, "{l}");
             }
         }
+    }
+
+    #[test]
+    fn html_is_escaped_and_keeps_cjk() {
+        let mut tr = t(&[("<b>Tom</b> & \"Jerry\"", 0, 500)]);
+        tr.segments.push(Segment {
+            start_ms: 61_000,
+            end_ms: 62_000,
+            text: "广州市房地产中介协会分析".into(),
+            channel: Some(1),
+            speaker: None,
+            words: vec![],
+        });
+        let h = to_html(&tr);
+        assert!(h.contains("&lt;b&gt;Tom&lt;/b&gt; &amp; &quot;Jerry&quot;"), "{h}");
+        assert!(!h.contains("<b>Tom"));
+        assert!(h.contains("<span class=\"t\">01:01</span><span class=\"s\">Channel 2</span>广州市房地产中介协会分析"), "{h}");
+        assert!(!h.contains("<script") && !h.contains("http"), "self-contained: {h}");
+        assert_eq!("html".parse::<Format>().unwrap(), Format::Html);
     }
 
     #[test]
