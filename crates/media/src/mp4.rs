@@ -79,6 +79,19 @@ fn full_box<R: Read + Seek>(r: &mut R, a: &Atom) -> Option<u8> {
     Some((vf >> 24) as u8)
 }
 
+/// The u32 that follows the creation and modification times of an `mvhd`, `tkhd` or `mdhd`
+/// box (timescale, track_ID, timescale): the times are 64-bit in version 1, 32-bit otherwise.
+fn u32_after_times<R: Read + Seek>(r: &mut R, a: &Atom) -> Option<u32> {
+    if full_box(r, a)? == 1 {
+        read_u64(r)?;
+        read_u64(r)?;
+    } else {
+        read_u32(r)?;
+        read_u32(r)?;
+    }
+    read_u32(r)
+}
+
 /// Edit of track `track_id` (tkhd track_ID), if the file has a simple one.
 pub(crate) fn track_edit(path: &Path, track_id: u32) -> Option<Edit> {
     let file = File::open(path).ok()?;
@@ -90,46 +103,19 @@ pub(crate) fn track_edit(path: &Path, track_id: u32) -> Option<Edit> {
 
     // Movie timescale (edit durations are expressed in it).
     let mvhd = find(&moov_children, b"mvhd")?;
-    let v = full_box(&mut r, mvhd)?;
-    let movie_timescale = if v == 1 {
-        read_u64(&mut r)?;
-        read_u64(&mut r)?;
-        read_u32(&mut r)?
-    } else {
-        read_u32(&mut r)?;
-        read_u32(&mut r)?;
-        read_u32(&mut r)?
-    };
+    let movie_timescale = u32_after_times(&mut r, mvhd)?;
 
     for trak in moov_children.iter().filter(|a| &a.kind == b"trak") {
         let children = atoms(&mut r, trak.body, trak.body + trak.size)?;
         let tkhd = find(&children, b"tkhd")?;
-        let v = full_box(&mut r, tkhd)?;
-        let id = if v == 1 {
-            read_u64(&mut r)?;
-            read_u64(&mut r)?;
-            read_u32(&mut r)?
-        } else {
-            read_u32(&mut r)?;
-            read_u32(&mut r)?;
-            read_u32(&mut r)?
-        };
+        let id = u32_after_times(&mut r, tkhd)?;
         if id != track_id {
             continue;
         }
         let mdia = find(&children, b"mdia")?;
         let mdia_children = atoms(&mut r, mdia.body, mdia.body + mdia.size)?;
         let mdhd = find(&mdia_children, b"mdhd")?;
-        let v = full_box(&mut r, mdhd)?;
-        let timescale = if v == 1 {
-            read_u64(&mut r)?;
-            read_u64(&mut r)?;
-            read_u32(&mut r)?
-        } else {
-            read_u32(&mut r)?;
-            read_u32(&mut r)?;
-            read_u32(&mut r)?
-        };
+        let timescale = u32_after_times(&mut r, mdhd)?;
         let edts = find(&children, b"edts")?;
         let edts_children = atoms(&mut r, edts.body, edts.body + edts.size)?;
         let elst = find(&edts_children, b"elst")?;

@@ -382,7 +382,7 @@ impl Ct2Model {
         Ok(())
     }
 
-    /// Elements of an integer variable, widened to i64 (used for int8/int16 weights).
+    /// Elements of an integer variable, converted to f32 (used for int8/int16 weights).
     pub(crate) fn read_int(
         &mut self,
         var: &Var,
