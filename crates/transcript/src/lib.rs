@@ -6,6 +6,8 @@
 //! - Word times come from the recogniser (token timestamps), never from interpolation.
 //! - The JSON form is versioned by [`SCHEMA_VERSION`]; readers reject a newer major version.
 
+pub mod notes;
+
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON transcript schema written by this crate.
