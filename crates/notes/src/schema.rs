@@ -1,0 +1,148 @@
+//! JSON schemas given to the model (a grammar on llama.cpp, `response_format` elsewhere) and the
+//! lenient readers that turn what a small model wrote into typed values. Readers accept the
+//! usual slips (a number as a string, a bare array instead of the wrapping object, other key
+//! names for the same thing) and reject only what cannot be used; their error text goes back
+//! to the model in the repair prompt.
+
+use serde_json::{Value, json};
+
+use tingji_transcript::notes::NoteKind;
+
+fn item_array(props: Value, required: &[&str]) -> Value {
+    json!({ "type": "array", "items": { "type": "object", "properties": props, "required": required } })
+}
+
+fn object(key: &str, inner: Value) -> Value {
+    json!({ "type": "object", "properties": { key: inner }, "required": [key] })
+}
+
+fn mind_node(depth: usize) -> Value {
+    if depth == 1 {
+        json!({ "type": "object", "properties": { "text": { "type": "string" } }, "required": ["text"] })
+    } else {
+        json!({
+            "type": "object",
+            "properties": { "text": { "type": "string" }, "children": { "type": "array", "items": mind_node(depth - 1) } },
+            "required": ["text", "children"]
+        })
+    }
+}
+
+/// The schema for one output kind (what the prompt of that kind asks for).
+pub fn for_kind(kind: NoteKind) -> Value {
+    let s = json!({ "type": "string" });
+    let n = json!({ "type": "integer" });
+    let opt = json!({ "type": ["string", "null"] });
+    match kind {
+        NoteKind::Summary => object("summary", s),
+        NoteKind::KeyPoints => object("key_points", item_array(json!({ "text": s, "segment": n }), &["text", "segment"])),
+        NoteKind::Keywords => object("keywords", json!({ "type": "array", "items": s })),
+        NoteKind::Decisions => object("decisions", item_array(json!({ "text": s, "segment": n }), &["text", "segment"])),
+        NoteKind::Chapters => object(
+            "chapters",
+            item_array(json!({ "title": s, "summary": s, "start_segment": n }), &["title", "summary", "start_segment"]),
+        ),
+        NoteKind::Speakers => object("speakers", item_array(json!({ "speaker": s, "summary": s }), &["speaker", "summary"])),
+        NoteKind::Qa => object(
+            "qa",
+            item_array(json!({ "question": s, "answer": s, "segment": n }), &["question", "answer", "segment"]),
+        ),
+        NoteKind::Actions => object(
+            "actions",
+            item_array(json!({ "task": s, "owner": opt, "due": opt, "segment": n }), &["task", "owner", "due", "segment"]),
+        ),
+        NoteKind::MindMap => mind_node(4),
+        NoteKind::Translation => object("lines", item_array(json!({ "segment": n, "text": s }), &["segment", "text"])),
+        NoteKind::Sections => object("sections", item_array(json!({ "title": s, "body": s }), &["title", "body"])),
+    }
+}
+
+pub fn ask() -> Value {
+    json!({
+        "type": "object",
+        "properties": { "answer": { "type": "string" }, "segments": { "type": "array", "items": { "type": "integer" } } },
+        "required": ["answer", "segments"]
+    })
+}
+
+/// The first JSON value in a model's reply (code fences and chatter around it ignored).
+pub fn extract_json(text: &str) -> Result<Value, String> {
+    let start = text.find(['{', '[']).ok_or_else(|| "the reply contains no JSON object".to_string())?;
+    let mut it = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+    match it.next() {
+        Some(Ok(v)) => Ok(v),
+        Some(Err(e)) => Err(format!("invalid JSON ({e})")),
+        None => Err("the reply contains no JSON object".into()),
+    }
+}
+
+/// The list under `key` (or under one of `aliases`), or the value itself when it is a list.
+pub fn list<'a>(v: &'a Value, key: &str, aliases: &[&str]) -> Result<&'a Vec<Value>, String> {
+    if let Some(a) = v.as_array() {
+        return Ok(a);
+    }
+    for k in std::iter::once(&key).chain(aliases) {
+        if let Some(a) = v.get(*k).and_then(Value::as_array) {
+            return Ok(a);
+        }
+    }
+    // A single-key object holding a list under another name.
+    if let Some(o) = v.as_object()
+        && o.len() == 1
+        && let Some(a) = o.values().next().and_then(Value::as_array)
+    {
+        return Ok(a);
+    }
+    Err(format!("expected a list under \"{key}\""))
+}
+
+/// A non-empty string field, by the first key present.
+pub fn text(v: &Value, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| v.get(*k))
+        .and_then(|x| match x {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("null") && !s.eq_ignore_ascii_case("none"))
+}
+
+/// A segment number: an integer, or a string holding one (`"12"`, `"[12]"`).
+pub fn segment(v: &Value, keys: &[&str]) -> Option<i64> {
+    keys.iter().find_map(|k| v.get(*k)).and_then(|x| match x {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim_matches(|c: char| !c.is_ascii_digit()).parse().ok(),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_found_in_chatter_and_fences() {
+        let v = extract_json("Sure!\n```json\n{\"a\": [1, 2]}\n```\nHope that helps").unwrap();
+        assert_eq!(v, json!({"a": [1, 2]}));
+        assert!(extract_json("no json here").unwrap_err().contains("no JSON"));
+        assert!(extract_json("{\"a\": ").unwrap_err().contains("invalid JSON"));
+    }
+
+    #[test]
+    fn lenient_readers() {
+        let v = json!({"items": [{"task": " Send it ", "segment": "[7]"}]});
+        let l = list(&v, "actions", &[]).unwrap();
+        assert_eq!(text(&l[0], &["task"]).as_deref(), Some("Send it"));
+        assert_eq!(segment(&l[0], &["segment"]), Some(7));
+        assert_eq!(text(&json!({"owner": "null"}), &["owner"]), None);
+        assert!(list(&json!({"a": 1, "b": 2}), "actions", &[]).is_err());
+    }
+
+    #[test]
+    fn every_kind_has_an_object_schema() {
+        for k in NoteKind::ALL {
+            assert_eq!(for_kind(k)["type"], "object", "{k:?}");
+        }
+    }
+}
