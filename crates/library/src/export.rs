@@ -294,8 +294,9 @@ impl Library {
         }
         for a in &e.ai_notes {
             tx.execute(
-                "INSERT INTO ai_notes (meeting_id, kind, json, model, prompt_version, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, a.kind, a.json, a.model, a.prompt_version, a.created_at],
+                "INSERT INTO ai_notes (meeting_id, kind, json, model, prompt_version, created_at, language, template) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![id, a.kind, a.json, a.model, a.prompt_version, a.created_at, a.language, a.template],
             )?;
         }
         for a in &e.action_items {
@@ -304,8 +305,9 @@ impl Library {
                 _ => None,
             };
             tx.execute(
-                "INSERT INTO action_items (id, meeting_id, text, owner, due, source_ms, done) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![want, id, a.text, a.owner, a.due, a.source_ms, a.done],
+                "INSERT INTO action_items (id, meeting_id, text, owner, due, source_ms, done, origin) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![want, id, a.text, a.owner, a.due, a.source_ms, a.done, a.origin.as_str()],
             )?;
         }
         tx.commit()?;

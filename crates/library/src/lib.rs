@@ -55,6 +55,7 @@ use std::str::FromStr;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use tingji_transcript::notes::{MeetingNotes, NoteKind};
 use tingji_transcript::{Segment, Transcript, Word};
 
 pub use error::{LibraryError, Result};
@@ -703,7 +704,8 @@ impl Library {
 
     fn ai_notes(&self, id: MeetingId) -> Result<Vec<AiNote>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT kind, json, model, prompt_version, created_at FROM ai_notes WHERE meeting_id = ?1 ORDER BY id",
+            "SELECT kind, json, model, prompt_version, created_at, language, template FROM ai_notes \
+             WHERE meeting_id = ?1 ORDER BY id",
         )?;
         let rows = st.query_map([id.0], |r| {
             Ok(AiNote {
@@ -712,6 +714,8 @@ impl Library {
                 model: r.get(2)?,
                 prompt_version: r.get(3)?,
                 created_at: r.get(4)?,
+                language: r.get(5)?,
+                template: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -719,7 +723,7 @@ impl Library {
 
     fn action_items(&self, id: MeetingId) -> Result<Vec<ActionItem>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT id, text, owner, due, source_ms, done FROM action_items WHERE meeting_id = ?1 ORDER BY id",
+            "SELECT id, text, owner, due, source_ms, done, origin FROM action_items WHERE meeting_id = ?1 ORDER BY id",
         )?;
         let rows = st.query_map([id.0], |r| {
             Ok(ActionItem {
@@ -729,6 +733,7 @@ impl Library {
                 due: r.get(3)?,
                 source_ms: r.get(4)?,
                 done: r.get(5)?,
+                origin: parse_col(r, 6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -973,11 +978,93 @@ impl Library {
         let tx = self.write_tx()?;
         Self::ensure_meeting(&tx, id)?;
         tx.execute(
-            "INSERT INTO ai_notes (meeting_id, kind, json, model, prompt_version, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id.0, note.kind, note.json, note.model, note.prompt_version, note.created_at],
+            "INSERT INTO ai_notes (meeting_id, kind, json, model, prompt_version, created_at, language, template) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![id.0, note.kind, note.json, note.model, note.prompt_version, note.created_at, note.language, note.template],
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Stores AI notes in one transaction: each kind present replaces that kind's earlier rows
+    /// (kinds not present keep theirs), and when the notes have actions they replace the
+    /// earlier AI-made action items (an item whose text is unchanged keeps its done state;
+    /// the user's own items are never touched).
+    pub fn save_notes(&mut self, id: MeetingId, notes: &MeetingNotes) -> Result<()> {
+        let tx = self.write_tx()?;
+        Self::ensure_meeting(&tx, id)?;
+        let now = now_ms();
+        for kind in notes.kinds() {
+            let json = notes.part(kind).map(|v| v.to_string()).unwrap_or_default();
+            tx.execute(
+                "DELETE FROM ai_notes WHERE meeting_id = ?1 AND kind = ?2",
+                params![id.0, kind.as_str()],
+            )?;
+            tx.execute(
+                "INSERT INTO ai_notes (meeting_id, kind, json, model, prompt_version, created_at, language, template) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![id.0, kind.as_str(), json, notes.model, notes.prompt_version, now, notes.language, notes.template],
+            )?;
+        }
+        if let Some(actions) = &notes.actions {
+            let done_before: HashSet<String> = {
+                let mut st = tx.prepare(
+                    "SELECT text FROM action_items WHERE meeting_id = ?1 AND origin = 'ai' AND done = 1",
+                )?;
+                st.query_map([id.0], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?
+            };
+            tx.execute(
+                "DELETE FROM action_items WHERE meeting_id = ?1 AND origin = 'ai'",
+                [id.0],
+            )?;
+            for a in actions {
+                tx.execute(
+                    "INSERT INTO action_items (meeting_id, text, owner, due, source_ms, done, origin) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'ai')",
+                    params![id.0, a.task, a.owner, a.due, a.start_ms, done_before.contains(&a.task)],
+                )?;
+            }
+        }
+        tx.execute(
+            "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
+            params![id.0, now],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The meeting's AI notes: the latest row of each kind, with language, model, prompt version
+    /// and template from the latest row. `None` when none were made. A row that no longer parses
+    /// as its kind (or an unknown kind) is skipped with a warning, not an error.
+    pub fn notes(&self, id: MeetingId) -> Result<Option<MeetingNotes>> {
+        let mut rows = self.ai_notes(id)?;
+        if rows.is_empty() {
+            self.summary(id)?;
+            return Ok(None);
+        }
+        rows.sort_by_key(|r| r.created_at);
+        let mut notes = MeetingNotes::new("", "", "");
+        let mut any = false;
+        for r in &rows {
+            let parsed = NoteKind::from_str(&r.kind).map_err(|e| e.to_string()).and_then(|k| {
+                let v = serde_json::from_str(&r.json).map_err(|e| e.to_string())?;
+                notes.set_part(k, v).map_err(|e| e.to_string())
+            });
+            match parsed {
+                Ok(()) => {
+                    any = true;
+                    notes.language = r.language.clone().unwrap_or_default();
+                    notes.model = r.model.clone();
+                    notes.prompt_version = r.prompt_version.clone();
+                    notes.template = r.template.clone();
+                }
+                Err(e) => {
+                    tracing::warn!(meeting = id.0, kind = %r.kind, error = %e, "skipping unreadable AI notes row")
+                }
+            }
+        }
+        Ok(any.then_some(notes))
     }
 
     /// Adds an action item; returns its id.
@@ -985,8 +1072,8 @@ impl Library {
         let tx = self.write_tx()?;
         Self::ensure_meeting(&tx, id)?;
         tx.execute(
-            "INSERT INTO action_items (meeting_id, text, owner, due, source_ms, done) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id.0, item.text, item.owner, item.due, item.source_ms, item.done],
+            "INSERT INTO action_items (meeting_id, text, owner, due, source_ms, done, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id.0, item.text, item.owner, item.due, item.source_ms, item.done, item.origin.as_str()],
         )?;
         let item_id = tx.last_insert_rowid();
         tx.commit()?;

@@ -75,6 +75,7 @@ str_enum!(KeepAs { Copy = "copy", Move = "move" });
 str_enum!(SourceKind { Recorded = "recorded", Imported = "imported" });
 str_enum!(MarkKind { Key = "key", Question = "question", Todo = "todo" });
 str_enum!(JobKind { Import = "import", Transcribe = "transcribe", Notes = "notes" });
+str_enum!(ActionOrigin { User = "user", Ai = "ai" });
 str_enum!(JobState { Queued = "queued", Running = "running", Done = "done", Failed = "failed" });
 
 /// Which meetings [`crate::Library::list`] and [`crate::Library::search`] consider. Empty = all.
@@ -177,6 +178,15 @@ pub struct Mark {
     pub created_at: i64,
 }
 
+impl Default for ActionOrigin {
+    /// Items from before origins were recorded were all the user's.
+    fn default() -> Self {
+        ActionOrigin::User
+    }
+}
+
+/// One stored AI output: `kind` is a `NoteKind::as_str()`, `json` that kind's
+/// `MeetingNotes::part`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AiNote {
     pub kind: String,
@@ -185,6 +195,12 @@ pub struct AiNote {
     pub model: String,
     pub prompt_version: String,
     pub created_at: i64,
+    /// Language the notes are written in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The notes template they were made with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -201,6 +217,9 @@ pub struct ActionItem {
     pub source_ms: Option<u64>,
     #[serde(default)]
     pub done: bool,
+    /// Made by the user, or by AI notes (replaced when the notes are made again).
+    #[serde(default)]
+    pub origin: ActionOrigin,
 }
 
 /// A meeting with its current transcript and everything attached to it.

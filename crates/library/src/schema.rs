@@ -160,7 +160,16 @@ CREATE TABLE marks (
 CREATE INDEX marks_segment ON marks(segment_id);
 "#;
 
-pub(crate) const MIGRATIONS: &[&str] = &[M1, M2];
+/// Migration 3: who made an action item (`origin`: the user, or AI notes, which
+/// `Library::save_notes` replaces), and the language and template of each AI-notes row.
+pub(crate) const M3: &str = r#"
+ALTER TABLE action_items ADD COLUMN origin TEXT NOT NULL DEFAULT 'user' CHECK (origin IN ('user', 'ai'));
+ALTER TABLE ai_notes ADD COLUMN language TEXT;
+ALTER TABLE ai_notes ADD COLUMN template TEXT;
+CREATE INDEX ai_notes_meeting_kind ON ai_notes(meeting_id, kind);
+"#;
+
+pub(crate) const MIGRATIONS: &[&str] = &[M1, M2, M3];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

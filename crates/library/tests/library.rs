@@ -89,6 +89,9 @@ fn migration_from_v1_keeps_data() {
                 1);
             INSERT INTO segments (version_id, idx, start_ms, end_ms, text, speaker)
                 VALUES (3, 0, 0, 11000, 'And so my fellow Americans, ask not what your country can do for you.', 'S1');
+            INSERT INTO action_items (meeting_id, text, owner, done) VALUES (7, 'approve budget', 'Alice', 0);
+            INSERT INTO ai_notes (meeting_id, kind, json, model, prompt_version, created_at)
+                VALUES (7, 'keywords', '["budget"]', 'qwen', '1', 1700000000000);
             "#,
         )
         .unwrap();
@@ -116,6 +119,10 @@ fn migration_from_v1_keeps_data() {
     assert_eq!(hits[0].meeting_id, MeetingId(7));
     lib.add_mark(VersionId(3), 0, MarkKind::Key).unwrap();
     assert_eq!(lib.meeting(MeetingId(7)).unwrap().marks.len(), 1);
+    // Action items and AI notes from v1 survive migrations 2 and 3.
+    let items = lib.meeting(MeetingId(7)).unwrap().action_items;
+    assert_eq!((items[0].text.as_str(), items[0].origin), ("approve budget", ActionOrigin::User));
+    assert_eq!(lib.notes(MeetingId(7)).unwrap().unwrap().keywords, Some(vec!["budget".to_string()]));
     assert!(lib.check_integrity().unwrap().is_empty());
 }
 
@@ -711,6 +718,8 @@ fn export_delete_import_round_trip() {
             model: "qwen".into(),
             prompt_version: "1".into(),
             created_at: 1_700_000_000_123,
+            language: None,
+            template: None,
         },
     )
     .unwrap();
@@ -724,10 +733,15 @@ fn export_delete_import_round_trip() {
                 due: Some("2025-01-31".into()),
                 source_ms: Some(4200),
                 done: false,
+                origin: ActionOrigin::User,
             },
         )
         .unwrap();
     lib.set_action_done(item, true).unwrap();
+    let notes = hand_made_notes();
+    lib.save_notes(id, &notes).unwrap();
+    let ai_item = lib.meeting(id).unwrap().action_items.iter().find(|a| a.origin == ActionOrigin::Ai).unwrap().id.unwrap();
+    lib.set_action_done(ai_item, true).unwrap();
 
     let first = lib.export_json(id).unwrap();
     assert!(first.contains("\"format\": \"tingji.meeting\""));
@@ -740,6 +754,11 @@ fn export_delete_import_round_trip() {
     let m = lib.meeting(back).unwrap();
     assert_eq!(m.current_version, Some(v2));
     assert_eq!(m.marks.len(), 1);
+    // AI notes and action items (with origin and done state) come back whole.
+    assert_eq!(lib.notes(back).unwrap(), Some(notes));
+    let items: Vec<(&str, bool, ActionOrigin)> =
+        m.action_items.iter().map(|a| (a.text.as_str(), a.done, a.origin)).collect();
+    assert_eq!(items, [("send minutes", true, ActionOrigin::User), ("写会议纪要", true, ActionOrigin::Ai)]);
     assert!(
         !m.media[0].present,
         "delete_meeting removed the file; import restores only the record"
@@ -985,4 +1004,100 @@ fn stray_media_folder_is_moved_aside_not_overwritten() {
     assert_eq!(aside.len(), 1);
     let kept = aside[0].as_ref().unwrap().path().join("lost.wav");
     assert_eq!(fs::read(kept).unwrap(), b"stray bytes");
+}
+
+/// Notes as an LLM would make them, written by hand (no model runs in tests).
+fn hand_made_notes() -> tingji_transcript::notes::MeetingNotes {
+    use tingji_transcript::notes::*;
+    let mut n = MeetingNotes::new("zh", "builtin/test", "3");
+    n.template = Some("standup".into());
+    n.summary = Some("预算通过。".into());
+    n.key_points = Some(vec![Point { text: "预算".into(), start_ms: Some(0) }]);
+    n.actions = Some(vec![Action { task: "写会议纪要".into(), owner: Some("S1".into()), due: None, start_ms: 1000 }]);
+    n.mind_map = Some(MindNode { text: "会议".into(), children: vec![MindNode { text: "预算".into(), children: vec![] }] });
+    n
+}
+
+#[test]
+fn save_notes_replaces_its_kinds_and_the_ai_action_items_only() {
+    use tingji_transcript::notes::*;
+    let dir = tempfile::tempdir().unwrap();
+    let mut lib = open(dir.path());
+    let id = lib.import_meeting(&transcript("en", &[(0, 2000, &jfk(), Some("S1"))]), None, None).unwrap();
+    assert_eq!(lib.notes(id).unwrap(), None);
+    assert_eq!(lib.notes(MeetingId(999)).unwrap_err().code(), "not_found");
+    let mine = ActionItem { id: None, text: "call Ann".into(), owner: None, due: None, source_ms: None, done: false, origin: ActionOrigin::User };
+    lib.add_action_item(id, &mine).unwrap();
+    let first = hand_made_notes();
+    lib.save_notes(id, &first).unwrap();
+    assert_eq!(lib.notes(id).unwrap().as_ref(), Some(&first));
+    let rows = lib.meeting(id).unwrap().ai_notes;
+    assert_eq!(rows.len(), first.kinds().len(), "one row per kind");
+    for r in &rows {
+        let kind: NoteKind = r.kind.parse().unwrap();
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&r.json).unwrap(), first.part(kind).unwrap());
+        assert_eq!((r.language.as_deref(), r.model.as_str()), (Some("zh"), "builtin/test"));
+    }
+    let ai = lib.meeting(id).unwrap().action_items.into_iter().find(|a| a.origin == ActionOrigin::Ai).unwrap();
+    lib.set_action_done(ai.id.unwrap(), true).unwrap();
+
+    // Only a new summary and new actions: other kinds stay, the AI items are replaced (the
+    // unchanged task keeps its done state), the user's item stays.
+    let mut second = MeetingNotes::new("zh", "builtin/other", "4");
+    second.summary = Some("新的摘要".into());
+    second.actions = Some(vec![
+        Action { task: "写会议纪要".into(), owner: None, due: None, start_ms: 1000 },
+        Action { task: "订会议室".into(), owner: None, due: Some("周五".into()), start_ms: 1500 },
+    ]);
+    lib.save_notes(id, &second).unwrap();
+    let got = lib.notes(id).unwrap().unwrap();
+    assert_eq!(got.summary.as_deref(), Some("新的摘要"));
+    assert_eq!(got.key_points, first.key_points, "kinds not in the new notes are kept");
+    assert_eq!(got.mind_map, first.mind_map);
+    assert_eq!(got.actions, second.actions);
+    assert_eq!((got.model.as_str(), got.prompt_version.as_str()), ("builtin/other", "4"), "metadata of the latest rows");
+    assert_eq!(lib.meeting(id).unwrap().ai_notes.len(), first.kinds().len(), "replaced, not added");
+    let items: Vec<(String, bool, ActionOrigin)> =
+        lib.meeting(id).unwrap().action_items.into_iter().map(|a| (a.text, a.done, a.origin)).collect();
+    assert_eq!(
+        items,
+        [
+            ("call Ann".to_string(), false, ActionOrigin::User),
+            ("写会议纪要".to_string(), true, ActionOrigin::Ai),
+            ("订会议室".to_string(), false, ActionOrigin::Ai),
+        ]
+    );
+    assert_eq!(lib.save_notes(MeetingId(999), &second).unwrap_err().code(), "not_found");
+}
+
+#[test]
+fn migration_from_v2_keeps_action_items_and_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let lib = Library::open_at_version(dir.path(), 2).unwrap();
+        let c = lib.connection();
+        assert!(c.prepare("SELECT origin FROM action_items").is_err(), "v2 has no origin");
+        c.execute_batch(
+            r#"
+            INSERT INTO meetings (id, title, created_at, updated_at, duration_ms, source_kind)
+                VALUES (4, 'Standup', 1700000000000, 1700000000000, 5000, 'recorded');
+            INSERT INTO action_items (meeting_id, text, done) VALUES (4, 'send minutes', 1);
+            INSERT INTO ai_notes (meeting_id, kind, json, model, prompt_version, created_at)
+                VALUES (4, 'summary', '"Short."', 'qwen', '1', 1700000000001);
+            "#,
+        )
+        .unwrap();
+    }
+    let mut lib = open(dir.path());
+    let m = lib.meeting(MeetingId(4)).unwrap();
+    assert_eq!(m.action_items.len(), 1);
+    assert_eq!((m.action_items[0].done, m.action_items[0].origin), (true, ActionOrigin::User), "old items are the user's");
+    let n = lib.notes(MeetingId(4)).unwrap().unwrap();
+    assert_eq!((n.summary.as_deref(), n.language.as_str(), n.model.as_str()), (Some("Short."), "", "qwen"));
+    // Saving notes over an upgraded database replaces AI items only.
+    let mut new = tingji_transcript::notes::MeetingNotes::new("en", "m", "2");
+    new.actions = Some(vec![]);
+    lib.save_notes(MeetingId(4), &new).unwrap();
+    assert_eq!(lib.meeting(MeetingId(4)).unwrap().action_items.len(), 1);
+    assert!(lib.check_integrity().unwrap().is_empty());
 }
