@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 
-APT_PKGS=(cmake clang libclang-dev pkg-config ffmpeg sox espeak-ng unzip python3-venv)
+# poppler-utils: pdftotext reads exported PDFs back; fonts-wqy-zenhei: the CJK + Latin font the PDF
+# export embeds (a TrueType font, subset per document).
+APT_PKGS=(cmake clang libclang-dev pkg-config ffmpeg sox espeak-ng unzip python3-venv poppler-utils fonts-wqy-zenhei)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -77,5 +79,10 @@ if [ ! -x "$TINGJI_CACHE/fw-venv/bin/python" ] || ! "$TINGJI_CACHE/fw-venv/bin/p
   echo "setup: installing faster-whisper (peer for comparisons)" >&2
   python3 -m venv "$TINGJI_CACHE/fw-venv"
   "$TINGJI_CACHE/fw-venv/bin/pip" install -q 'faster-whisper==1.2.1' >&2
+fi
+# python-docx, the independent DOCX reader the export tests open our DOCX files with.
+if ! "$TINGJI_CACHE/fw-venv/bin/python" -c 'import docx' 2>/dev/null; then
+  echo "setup: installing python-docx (DOCX reader for tests)" >&2
+  "$TINGJI_CACHE/fw-venv/bin/pip" install -q 'python-docx==1.2.0' >&2
 fi
 echo "setup: ready (data dir $TINGJI_DATA_DIR)" >&2

@@ -1,6 +1,7 @@
 //! `tingji`: the command-line front end over the core crates.
 
 mod bench;
+mod export_cmd;
 mod library_cmd;
 
 use std::io::{IsTerminal, Write};
@@ -32,13 +33,7 @@ enum Cmd {
     /// Transcribe and keep each file as a meeting in the library (prints the meeting ids).
     Process(TranscribeArgs),
     /// Export a library meeting (json = full fidelity, readable by `import-json`).
-    Export {
-        meeting: i64,
-        #[arg(long, default_value = "md")]
-        format: String,
-        #[arg(long, short)]
-        output: Option<PathBuf>,
-    },
+    Export(export_cmd::ExportArgs),
     /// Read a meeting exported with `export --format json` back into the library.
     ImportJson { file: PathBuf },
     /// Manage whisper models.
@@ -149,7 +144,7 @@ fn main() {
     let res = match cli.cmd {
         Cmd::Transcribe(a) => transcribe(a, false),
         Cmd::Process(a) => transcribe(a, true),
-        Cmd::Export { meeting, format, output } => export(meeting, &format, output),
+        Cmd::Export(a) => open_library().and_then(|lib| export_cmd::run(a, &lib)),
         Cmd::ImportJson { file } => import_json(&file),
         Cmd::Models { cmd } => models(cmd),
         Cmd::Library { cmd } => library(cmd),
@@ -216,24 +211,6 @@ pub(crate) fn data_dir(store: &ModelStore) -> PathBuf {
     store.root().parent().map(Path::to_path_buf).unwrap_or_else(|| store.root().to_path_buf())
 }
 
-fn export(meeting: i64, format: &str, output: Option<PathBuf>) -> Result<()> {
-    let format: Format = format.parse()?;
-    let lib = open_library()?;
-    let id = tingji_library::MeetingId(meeting);
-    let text = if format == Format::Json {
-        lib.export_json(id)?
-    } else {
-        let m = lib.meeting(id)?;
-        let t = m.transcript.ok_or_else(|| anyhow!("meeting {meeting} has no transcript"))?;
-        tingji_export::render(&t, format)
-    };
-    match output {
-        Some(o) => write_atomic(&o, &text)?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
-    }
-    Ok(())
-}
-
 fn import_json(file: &Path) -> Result<()> {
     let json = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut lib = open_library()?;
@@ -249,6 +226,7 @@ fn open_library() -> Result<tingji_library::Library> {
 
 fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<()> {
     let format: Format = a.format.parse()?;
+    let export_opts = tingji_export::ExportOptions::defaults_for(format);
     let store = ModelStore::open_default()?;
     let model_name = match &a.model {
         Some(m) => m.clone(),
@@ -322,11 +300,11 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<()> {
                 continue;
             }
         }
-        let text = tingji_export::render(&t, format);
+        let text = tingji_export::render(&tingji_export::Document::from_transcript(t), format, &export_opts)?;
         match (&a.output, a.files.len()) {
             (None, 1) => {
                 let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes())?;
+                out.write_all(&text)?;
                 out.flush()?;
             }
             (Some(o), 1) if !o.is_dir() => write_atomic(o, &text)?,
@@ -346,7 +324,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<()> {
     Ok(())
 }
 
-fn write_atomic(path: &Path, text: &str) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("out")));
     std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;

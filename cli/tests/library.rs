@@ -2,17 +2,8 @@
 mod common;
 use common::*;
 
-fn private_data_dir() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let models = std::path::PathBuf::from(std::env::var("TINGJI_DATA_DIR").expect("TINGJI_DATA_DIR")).join("models");
-    std::os::unix::fs::symlink(&models, dir.path().join("models")).unwrap();
-    dir
-}
-
 fn run(data: &std::path::Path, args: &[&str]) -> String {
-    let out = tingji().args(args).env("TINGJI_DATA_DIR", data).output().unwrap();
-    assert_success(&out, &args.join(" "));
-    String::from_utf8(out.stdout).unwrap()
+    run_in(data, args)
 }
 
 #[test]
@@ -32,8 +23,24 @@ fn process_search_export_delete_import_round_trip() {
     let hits = run(dp, &["library", "search", "Americans"]);
     assert!(hits.contains(&id) && hits.contains("[00:0"), "{hits}");
 
+    // AI notes (made by hand: no model runs here) and action items travel with the meeting.
+    {
+        use tingji_transcript::notes::*;
+        let mut lib = tingji_library::Library::open(&dp.join("library")).unwrap();
+        let mid = tingji_library::MeetingId(id.parse().unwrap());
+        let mut n = MeetingNotes::new("en", "test/hand-made", "1");
+        n.summary = Some("JFK asks citizens to serve.".into());
+        n.actions = Some(vec![Action { task: "Ask what you can do".into(), owner: None, due: None, start_ms: 0 }]);
+        lib.save_notes(mid, &n).unwrap();
+        let item = lib.meeting(mid).unwrap().action_items[0].id.unwrap();
+        lib.set_action_done(item, true).unwrap();
+    }
     let json = dp.join("m.json");
     run(dp, &["export", &id, "--format", "json", "--output", json.to_str().unwrap()]);
+    let exported: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(exported["ai_notes"].as_array().map(Vec::len), Some(2), "summary + actions rows: {exported}");
+    assert_eq!(exported["action_items"][0]["done"], true);
+    assert_eq!(exported["action_items"][0]["origin"], "ai");
     let md = run(dp, &["export", &id, "--format", "md"]);
     assert!(md.to_lowercase().contains("fellow americans"), "{md}");
     run(dp, &["library", "delete", &id, "--yes"]);
@@ -43,6 +50,8 @@ fn process_search_export_delete_import_round_trip() {
     let again = dp.join("m2.json");
     run(dp, &["export", &id2, "--format", "json", "--output", again.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&json).unwrap(), std::fs::read_to_string(&again).unwrap(), "identical meeting after the round trip");
+    let md = run(dp, &["export", &id2, "--format", "md"]);
+    assert!(md.contains("JFK asks citizens to serve.") && md.contains("- [x] [00:00] Ask what you can do"), "{md}");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

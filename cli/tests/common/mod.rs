@@ -123,3 +123,18 @@ pub fn ffmpeg(args: &[&str]) {
     let out = Command::new("ffmpeg").args(["-nostdin", "-v", "error", "-y"]).args(args).output().expect("ffmpeg on PATH");
     assert!(out.status.success(), "ffmpeg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A data dir of its own (fresh library) that shares the provisioned models.
+pub fn private_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let models = PathBuf::from(std::env::var("TINGJI_DATA_DIR").expect("TINGJI_DATA_DIR")).join("models");
+    std::os::unix::fs::symlink(&models, dir.path().join("models")).unwrap();
+    dir
+}
+
+/// Runs `tingji ARGS` with `data` as its data dir; asserts success and returns stdout.
+pub fn run_in(data: &Path, args: &[&str]) -> String {
+    let out = tingji().args(args).env("TINGJI_DATA_DIR", data).output().unwrap();
+    assert_success(&out, &args.join(" "));
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -1,4 +1,5 @@
-//! DOCX (Office Open XML) over the blocks, with real heading styles ("Title", "Heading 1",
+//! DOCX (Office Open XML) over the blocks, every paragraph with an explicit style (docx-rs
+//! marks no default one): real heading styles ("Title", "Heading 1",
 //! "Heading 2") so word processors build a navigation pane and outline from them.
 
 use docx_rs::{Docx, Paragraph, Run, RunFonts, Style, StyleType};
@@ -33,10 +34,10 @@ pub(crate) fn docx(doc: &Document, blocks: &[Block]) -> Result<Vec<u8>, ExportEr
     for b in blocks {
         let p = match b {
             Block::Title(t) => para("Title", t),
-            Block::Meta(m) => Paragraph::new().add_run(Run::new().add_text(m).color("666666")),
+            Block::Meta(m) => Paragraph::new().style("Normal").add_run(Run::new().add_text(m).color("666666")),
             Block::Heading(h) => para("Heading1", h),
             Block::Subheading(h) => para("Heading2", h),
-            Block::Para(t) => Paragraph::new().add_run(Run::new().add_text(t)),
+            Block::Para(t) => Paragraph::new().style("Normal").add_run(Run::new().add_text(t)),
             Block::Bullet { depth, text } => para("ListBullet", &format!("• {text}")).indent(
                 Some(LIST_INDENT * (*depth as i32 + 1)),
                 None,
@@ -47,7 +48,7 @@ pub(crate) fn docx(doc: &Document, blocks: &[Block]) -> Result<Vec<u8>, ExportEr
                 para("Checklist", &format!("{} {text}", if *done { CHECKED } else { UNCHECKED }))
             }
             Block::Line(l) => {
-                let mut p = Paragraph::new();
+                let mut p = Paragraph::new().style("Normal");
                 if let Some(t) = &l.time {
                     p = p.add_run(Run::new().add_text(format!("{t}  ")).color("666666"));
                 }

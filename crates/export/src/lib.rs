@@ -49,7 +49,7 @@ pub enum ExportError {
     UnknownOption(String),
     #[error(
         "no font with Chinese glyphs found for the PDF (looked at {searched}); install \
-         fonts-droid-fallback, fonts-wqy-zenhei or fonts-noto-cjk, or set {FONT_ENV} to a .ttf/.otf/.ttc file"
+         fonts-wqy-zenhei or fonts-noto-cjk, or set {FONT_ENV} to a .ttf/.otf/.ttc file"
     )]
     FontMissing { searched: String },
     #[error("font {path} cannot be used for the PDF: {reason}")]

@@ -21,9 +21,9 @@ use crate::{Document, ExportError};
 /// Environment variable naming the font file to embed.
 pub const FONT_ENV: &str = "TINGJI_PDF_FONT";
 
-/// Well-known CJK font files (collection index): Debian/Ubuntu packages, macOS, Windows.
+/// Well-known font files with both CJK and Latin glyphs (collection index): Debian/Ubuntu
+/// packages, macOS, Windows. (Droid Sans Fallback is not one: it has no Latin letters.)
 const CANDIDATES: &[(&str, u32)] = &[
-    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", 0),
     ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", 0),
     ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
     ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 2),
@@ -42,18 +42,14 @@ const PAGE_H: f32 = 841.89;
 const MARGIN: f32 = 56.0;
 const LIST_INDENT: f32 = 14.0;
 
-struct LoadedFont {
-    data: Vec<u8>,
-}
-
-fn load(path: &Path, index: u32) -> Result<LoadedFont, ExportError> {
+fn load(path: &Path, index: u32) -> Result<Vec<u8>, ExportError> {
     let invalid = |reason: String| ExportError::FontInvalid { path: path.display().to_string(), reason };
     let data = std::fs::read(path).map_err(|e| invalid(e.to_string()))?;
     let face = ttf_parser::Face::parse(&data, index).map_err(|e| invalid(e.to_string()))?;
     if face.glyph_index('中').is_none() || face.glyph_index('a').is_none() {
         return Err(invalid("it has no glyphs for Chinese and Latin text".into()));
     }
-    Ok(LoadedFont { data })
+    Ok(data)
 }
 
 /// `path` or `path#index`.
@@ -68,23 +64,25 @@ fn split_index(spec: &str) -> (PathBuf, u32) {
 
 /// The font file the PDF export would embed (path, collection index).
 pub fn find_font() -> Result<(PathBuf, u32), ExportError> {
-    find_font_in(std::env::var_os(FONT_ENV))
+    find_font_in(std::env::var_os(FONT_ENV)).map(|(p, i, _)| (p, i))
 }
 
-/// [`find_font`] with the value of `$TINGJI_PDF_FONT` given.
-pub(crate) fn find_font_in(env: Option<std::ffi::OsString>) -> Result<(PathBuf, u32), ExportError> {
+/// [`find_font`] with the value of `$TINGJI_PDF_FONT` given; also returns the font's bytes.
+pub(crate) fn find_font_in(env: Option<std::ffi::OsString>) -> Result<(PathBuf, u32, Vec<u8>), ExportError> {
     if let Some(spec) = env.filter(|v| !v.is_empty()) {
         let (path, index) = split_index(&spec.to_string_lossy());
         if !path.is_file() {
             return Err(ExportError::FontMissing { searched: format!("{FONT_ENV}={}", path.display()) });
         }
-        load(&path, index)?;
-        return Ok((path, index));
+        let data = load(&path, index)?;
+        return Ok((path, index, data));
     }
     for (p, index) in CANDIDATES {
         let path = Path::new(p);
-        if path.is_file() && load(path, *index).is_ok() {
-            return Ok((path.to_path_buf(), *index));
+        if path.is_file()
+            && let Ok(data) = load(path, *index)
+        {
+            return Ok((path.to_path_buf(), *index, data));
         }
     }
     Err(ExportError::FontMissing {
@@ -178,9 +176,8 @@ impl Layout<'_> {
 }
 
 pub(crate) fn pdf(doc: &Document, blocks: &[Block]) -> Result<Vec<u8>, ExportError> {
-    let (path, index) = find_font()?;
-    let font_file = load(&path, index)?;
-    let face = ttf_parser::Face::parse(&font_file.data, index)
+    let (path, index, data) = find_font_in(std::env::var_os(FONT_ENV))?;
+    let face = ttf_parser::Face::parse(&data, index)
         .map_err(|e| ExportError::FontInvalid { path: path.display().to_string(), reason: e.to_string() })?;
     let metrics = Metrics { face };
     let mut lay = Layout { m: &metrics, pages: vec![Vec::new()], y: MARGIN };
@@ -219,7 +216,7 @@ pub(crate) fn pdf(doc: &Document, blocks: &[Block]) -> Result<Vec<u8>, ExportErr
         }
     }
 
-    let font = Font::new(font_file.data.clone().into(), index).ok_or_else(|| ExportError::FontInvalid {
+    let font = Font::new(data.clone().into(), index).ok_or_else(|| ExportError::FontInvalid {
         path: path.display().to_string(),
         reason: "the PDF writer cannot read it".into(),
     })?;
