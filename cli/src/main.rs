@@ -3,6 +3,7 @@
 mod bench;
 mod export_cmd;
 mod library_cmd;
+mod notes_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -30,8 +31,18 @@ struct Cli {
 enum Cmd {
     /// Transcribe audio or video files with a local whisper model.
     Transcribe(TranscribeArgs),
-    /// Transcribe and keep each file as a meeting in the library (prints the meeting ids).
-    Process(TranscribeArgs),
+    /// Transcribe, keep each file as a meeting in the library, write AI notes (built-in model
+    /// unless a provider is configured) and the exports asked for; prints the meeting ids.
+    Process(ProcessArgs),
+    /// AI notes for a transcript JSON file or a library meeting.
+    Notes(notes_cmd::NotesArgs),
+    /// Ask a question about a meeting; the answer cites the moments it used.
+    Ask(notes_cmd::AskArgs),
+    /// LLM providers and built-in models.
+    Llm {
+        #[command(subcommand)]
+        cmd: notes_cmd::LlmCmd,
+    },
     /// Export a library meeting (json = full fidelity, readable by `import-json`).
     Export(export_cmd::ExportArgs),
     /// Read a meeting exported with `export --format json` back into the library.
@@ -109,6 +120,26 @@ struct TranscribeArgs {
     no_resume: bool,
 }
 
+#[derive(Parser)]
+struct ProcessArgs {
+    #[command(flatten)]
+    transcribe: TranscribeArgs,
+    #[command(flatten)]
+    llm: notes_cmd::LlmArgs,
+    /// Transcribe and store only; no AI notes.
+    #[arg(long)]
+    no_notes: bool,
+    /// Only these notes outputs (comma-separated; see `tingji notes --help`).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// A notes template (standup, one-on-one, interview, lecture, sales-call, or your own).
+    #[arg(long)]
+    template: Option<String>,
+    /// Language of the notes (default: the transcript's).
+    #[arg(long)]
+    notes_language: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum ModelsCmd {
     /// Installed models and the catalog of downloadable ones.
@@ -142,8 +173,11 @@ fn main() {
         .init();
     let cli = Cli::parse();
     let res = match cli.cmd {
-        Cmd::Transcribe(a) => transcribe(a, false),
-        Cmd::Process(a) => transcribe(a, true),
+        Cmd::Transcribe(a) => transcribe(a, false).map(drop),
+        Cmd::Process(a) => process(a),
+        Cmd::Notes(a) => notes_cmd::notes(a),
+        Cmd::Ask(a) => notes_cmd::ask(a),
+        Cmd::Llm { cmd } => notes_cmd::llm(cmd),
         Cmd::Export(a) => open_library().and_then(|lib| export_cmd::run(a, &lib)),
         Cmd::ImportJson { file } => import_json(&file),
         Cmd::Models { cmd } => models(cmd),
@@ -175,6 +209,12 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         if let Some(x) = cause.downcast_ref::<tingji_export::ExportError>() {
             return x.code();
         }
+        if let Some(x) = cause.downcast_ref::<tingji_notes::NotesError>() {
+            return x.code();
+        }
+        if let Some(x) = cause.downcast_ref::<tingji_llm::LlmError>() {
+            return x.code();
+        }
     }
     "error"
 }
@@ -183,11 +223,27 @@ fn library(cmd: library_cmd::LibraryCmd) -> Result<()> {
     library_cmd::run(cmd, &mut open_library()?)
 }
 
+/// Ctrl-C sets this flag (transcription) and cancels this token (model requests).
+fn interrupt() -> &'static (Arc<AtomicBool>, tingji_llm::Cancel) {
+    static CELL: std::sync::OnceLock<(Arc<AtomicBool>, tingji_llm::Cancel)> = std::sync::OnceLock::new();
+    CELL.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let token = tingji_llm::Cancel::new();
+        let (f, t) = (flag.clone(), token.clone());
+        let _ = ctrlc::set_handler(move || {
+            f.store(true, Ordering::SeqCst);
+            t.cancel();
+        });
+        (flag, token)
+    })
+}
+
 fn cancel_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    let _ = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst));
-    flag
+    interrupt().0.clone()
+}
+
+pub(crate) fn cancel_token() -> tingji_llm::Cancel {
+    interrupt().1.clone()
 }
 
 /// The model used when none is named: the best installed of the defaults.
@@ -219,12 +275,59 @@ fn import_json(file: &Path) -> Result<()> {
     Ok(())
 }
 
-fn open_library() -> Result<tingji_library::Library> {
+pub(crate) fn open_library() -> Result<tingji_library::Library> {
     let root = library_cmd::library_root();
     tingji_library::Library::open(&root).with_context(|| format!("open the library in {}", root.display()))
 }
 
-fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<()> {
+/// `process`: transcribe into the library, then AI notes for each new meeting.
+fn process(a: ProcessArgs) -> Result<()> {
+    let ids = transcribe(a.transcribe, true)?;
+    if a.no_notes {
+        return Ok(());
+    }
+    let args = notes_cmd::NotesArgs {
+        input: String::new(),
+        llm: a.llm.clone(),
+        only: a.only.clone(),
+        template: a.template.clone(),
+        language: a.notes_language.clone(),
+        translate_to: None,
+        format: "json".into(),
+        output: None,
+    };
+    let opts = notes_cmd::notes_options(&args)?;
+    let mut failures = 0;
+    for (id, file) in &ids {
+        let mut lib = open_library()?;
+        let t = lib.meeting(*id)?.transcript.ok_or_else(|| anyhow!("meeting {} has no transcript", id.0))?;
+        match notes_cmd::make_notes(&t, &a.llm, &opts) {
+            Ok(n) => {
+                lib.save_notes(*id, &n)?;
+                eprintln!("{}: notes saved with meeting {}", file.display(), id.0);
+            }
+            // The transcript is safe in the library; say what failed and go on.
+            Err(e) if error_code(&e) != "cancelled" => {
+                failures += 1;
+                eprintln!(
+                    "tingji: error[{}]: {}: notes: {e:#} (the transcript is kept; retry with `tingji notes {}`)",
+                    error_code(&e),
+                    file.display(),
+                    id.0
+                );
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if failures > 0 {
+        bail!("notes failed for {failures} of {} meetings", ids.len());
+    }
+    Ok(())
+}
+
+/// Transcribes every file; with `keep_in_library`, stores each and returns the meeting ids.
+fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_library::MeetingId, PathBuf)>> {
+    let mut ids = Vec::new();
     let format: Format = a.format.parse()?;
     let export_opts = tingji_export::ExportOptions::defaults_for(format);
     let store = ModelStore::open_default()?;
@@ -296,6 +399,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<()> {
         if let Some(lib) = library.as_mut() {
             let id = lib.import_meeting(&t, Some((f.as_path(), tingji_library::KeepAs::Copy)), None)?;
             println!("{id}\t{}", f.display());
+            ids.push((id, f.clone()));
             if a.output.is_none() {
                 continue;
             }
@@ -321,7 +425,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<()> {
     if failures > 0 {
         bail!("{failures} of {} files failed", a.files.len());
     }
-    Ok(())
+    Ok(ids)
 }
 
 pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
@@ -331,7 +435,7 @@ pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn fmt_ms(ms: u64) -> String {
+pub(crate) fn fmt_ms(ms: u64) -> String {
     tingji_export::clock(ms, false)
 }
 
