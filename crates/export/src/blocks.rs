@@ -89,7 +89,7 @@ fn display_speaker(doc: &Document, label: &str) -> String {
 }
 
 /// The translation of segment `i`, if the notes have one of the same length.
-pub(crate) fn translation_of<'a>(doc: &'a Document, i: usize) -> Option<&'a str> {
+pub(crate) fn translation_of(doc: &Document, i: usize) -> Option<&str> {
     let tr = doc.notes.as_ref()?.translation.as_ref()?;
     if tr.segments.len() != doc.transcript.segments.len() {
         return None;
