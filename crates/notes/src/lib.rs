@@ -93,7 +93,7 @@ impl Default for NotesOptions {
             template: None,
             translate_to: None,
             context_tokens: None,
-            max_output_tokens: 768,
+            max_output_tokens: 640,
             repairs: 2,
             temperature: 0.2,
         }
@@ -544,7 +544,8 @@ fn read_qa(t: &Transcript, rg: &Range<usize>, v: &Value) -> std::result::Result<
 }
 
 /// Action items. An owner the chunk never mentions (neither as a speaker nor in the text) is
-/// dropped: small models invent names, and a wrong owner is worse than none.
+/// dropped, and so is a due date sharing no word with it: small models invent names and dates,
+/// and a wrong one is worse than none.
 fn read_actions(t: &Transcript, rg: &Range<usize>, v: &Value) -> std::result::Result<Vec<Action>, String> {
     let list = schema::list(v, "actions", &["action_items", "todos", "tasks", "items"])?;
     let said: String = rg
@@ -553,13 +554,15 @@ fn read_actions(t: &Transcript, rg: &Range<usize>, v: &Value) -> std::result::Re
         .collect::<Vec<_>>()
         .join(" ")
         .to_lowercase();
+    let said_words = merge::shingles(&said);
     Ok(list
         .iter()
         .filter_map(|a| {
             let task = a.as_str().map(str::to_string).or_else(|| schema::text(a, &["task", "text", "action", "item"]))?;
             let owner = schema::text(a, &["owner", "assignee", "who", "responsible"])
                 .filter(|o| said.contains(&o.to_lowercase()));
-            let due = schema::text(a, &["due", "deadline", "due_date", "when"]);
+            let due = schema::text(a, &["due", "deadline", "due_date", "when"])
+                .filter(|d| merge::shingles(d).iter().any(|w| said_words.contains(w)));
             let seg = merge::anchor(t, rg, schema::segment(a, &["segment", "start_segment"]), &task);
             Some(Action { task, owner, due, start_ms: t.segments[seg].start_ms })
         })

@@ -8,8 +8,10 @@ use serde_json::{Value, json};
 
 use tingji_transcript::notes::NoteKind;
 
-fn item_array(props: Value, required: &[&str]) -> Value {
-    json!({ "type": "array", "items": { "type": "object", "properties": props, "required": required } })
+/// Arrays are bounded: with a grammar and no bound, small models list until they hit the
+/// length limit.
+fn item_array(props: Value, required: &[&str], max: usize) -> Value {
+    json!({ "type": "array", "maxItems": max, "items": { "type": "object", "properties": props, "required": required } })
 }
 
 fn object(key: &str, inner: Value) -> Value {
@@ -22,7 +24,7 @@ fn mind_node(depth: usize) -> Value {
     } else {
         json!({
             "type": "object",
-            "properties": { "text": { "type": "string" }, "children": { "type": "array", "items": mind_node(depth - 1) } },
+            "properties": { "text": { "type": "string" }, "children": { "type": "array", "maxItems": 6, "items": mind_node(depth - 1) } },
             "required": ["text", "children"]
         })
     }
@@ -35,25 +37,25 @@ pub fn for_kind(kind: NoteKind) -> Value {
     let opt = json!({ "type": ["string", "null"] });
     match kind {
         NoteKind::Summary => object("summary", s),
-        NoteKind::KeyPoints => object("key_points", item_array(json!({ "text": s, "segment": n }), &["text", "segment"])),
-        NoteKind::Keywords => object("keywords", json!({ "type": "array", "items": s })),
-        NoteKind::Decisions => object("decisions", item_array(json!({ "text": s, "segment": n }), &["text", "segment"])),
+        NoteKind::KeyPoints => object("key_points", item_array(json!({ "text": s, "segment": n }), &["text", "segment"], 8)),
+        NoteKind::Keywords => object("keywords", json!({ "type": "array", "maxItems": 15, "items": s })),
+        NoteKind::Decisions => object("decisions", item_array(json!({ "text": s, "segment": n }), &["text", "segment"], 10)),
         NoteKind::Chapters => object(
             "chapters",
-            item_array(json!({ "title": s, "summary": s, "start_segment": n }), &["title", "summary", "start_segment"]),
+            item_array(json!({ "title": s, "summary": s, "start_segment": n }), &["title", "summary", "start_segment"], 8),
         ),
-        NoteKind::Speakers => object("speakers", item_array(json!({ "speaker": s, "summary": s }), &["speaker", "summary"])),
+        NoteKind::Speakers => object("speakers", item_array(json!({ "speaker": s, "summary": s }), &["speaker", "summary"], 12)),
         NoteKind::Qa => object(
             "qa",
-            item_array(json!({ "question": s, "answer": s, "segment": n }), &["question", "answer", "segment"]),
+            item_array(json!({ "question": s, "answer": s, "segment": n }), &["question", "answer", "segment"], 10),
         ),
         NoteKind::Actions => object(
             "actions",
-            item_array(json!({ "task": s, "owner": opt, "due": opt, "segment": n }), &["task", "owner", "due", "segment"]),
+            item_array(json!({ "task": s, "owner": opt, "due": opt, "segment": n }), &["task", "owner", "due", "segment"], 15),
         ),
         NoteKind::MindMap => mind_node(4),
-        NoteKind::Translation => object("lines", item_array(json!({ "segment": n, "text": s }), &["segment", "text"])),
-        NoteKind::Sections => object("sections", item_array(json!({ "title": s, "body": s }), &["title", "body"])),
+        NoteKind::Translation => object("lines", item_array(json!({ "segment": n, "text": s }), &["segment", "text"], 100)),
+        NoteKind::Sections => object("sections", item_array(json!({ "title": s, "body": s }), &["title", "body"], 12)),
     }
 }
 
@@ -65,15 +67,53 @@ pub fn ask() -> Value {
     })
 }
 
-/// The first JSON value in a model's reply (code fences and chatter around it ignored).
+/// The first JSON value in a model's reply (code fences and chatter around it ignored). A reply
+/// cut off by the length limit keeps its complete elements (see [`salvage`]).
 pub fn extract_json(text: &str) -> Result<Value, String> {
     let start = text.find(['{', '[']).ok_or_else(|| "the reply contains no JSON object".to_string())?;
     let mut it = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
     match it.next() {
         Some(Ok(v)) => Ok(v),
+        Some(Err(e)) if e.is_eof() => salvage(&text[start..]).ok_or_else(|| format!("invalid JSON ({e})")),
         Some(Err(e)) => Err(format!("invalid JSON ({e})")),
         None => Err("the reply contains no JSON object".into()),
     }
+}
+
+/// A truncated JSON text closed after its last complete element: cut before a comma outside
+/// strings (trying the latest first) and append the brackets still open there.
+pub fn salvage(text: &str) -> Option<Value> {
+    let mut stack: Vec<char> = Vec::new();
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut cuts: Vec<(usize, Vec<char>)> = Vec::new();
+    for (i, c) in text.char_indices() {
+        if in_str {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '{' | '[' => stack.push(c),
+            '}' | ']' => {
+                stack.pop();
+            }
+            ',' => cuts.push((i, stack.clone())),
+            _ => {}
+        }
+    }
+    cuts.iter().rev().take(64).find_map(|(i, open)| {
+        let mut s = text[..*i].to_string();
+        for o in open.iter().rev() {
+            s.push(if *o == '{' { '}' } else { ']' });
+        }
+        serde_json::from_str(&s).ok()
+    })
 }
 
 /// The list under `key` (or under one of `aliases`), or the value itself when it is a list.
@@ -127,6 +167,11 @@ mod tests {
         assert_eq!(v, json!({"a": [1, 2]}));
         assert!(extract_json("no json here").unwrap_err().contains("no JSON"));
         assert!(extract_json("{\"a\": ").unwrap_err().contains("invalid JSON"));
+        // Cut off by the length limit: the complete elements survive.
+        let v = extract_json("{\"keywords\": [\"a\", \"b, c\", \"d").unwrap();
+        assert_eq!(v, json!({"keywords": ["a", "b, c"]}));
+        let v = extract_json("{\"actions\": [{\"task\": \"x\", \"segment\": 1}, {\"task\": \"y\"").unwrap();
+        assert_eq!(v, json!({"actions": [{"task": "x", "segment": 1}]}));
     }
 
     #[test]
