@@ -87,8 +87,9 @@ pub fn chapters(t: &Transcript, mut starts: Vec<(usize, String, String)>) -> Vec
     }
     starts.sort_by_key(|s| s.0);
     starts.dedup_by(|b, a| {
-        // Same start, or the same title proposed twice by overlapping chunks.
-        a.0 == b.0 || similarity(&a.1, &b.1) >= 0.8
+        // Same start, or the same title proposed twice by overlapping chunks (a few segments
+        // apart); the same title far apart is a new chapter.
+        a.0 == b.0 || (b.0 - a.0 <= 3 && similarity(&a.1, &b.1) >= 0.8)
     });
     if let Some(first) = starts.first_mut() {
         first.0 = 0;
@@ -175,7 +176,7 @@ mod tests {
         let t = transcript(&["a", "b", "c", "d", "e"]);
         let c = chapters(
             &t,
-            vec![(3, "Budget".into(), "".into()), (1, "Intro".into(), "".into()), (3, "Budget!".into(), "".into())],
+            vec![(3, "Budget".into(), "".into()), (1, "Intro".into(), "".into()), (2, "Intro".into(), "".into())],
         );
         assert_eq!(c.len(), 2);
         assert_eq!((c[0].start_ms, c[0].end_ms), (0, 2900));
