@@ -329,6 +329,7 @@ fn process_notes(
         translate_to: None,
         format: "json".into(),
         output: None,
+        max_tokens: None,
     };
     let opts = notes_cmd::notes_options(&args)?;
     let mut failures = 0;

@@ -58,6 +58,9 @@ pub struct NotesArgs {
     pub format: String,
     #[arg(long, short)]
     pub output: Option<PathBuf>,
+    /// Longest answer per model request, in tokens (default 640).
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
 }
 
 #[derive(Args)]
@@ -207,6 +210,9 @@ pub fn notes_options(a: &NotesArgs) -> Result<NotesOptions> {
         }
     }
     o.context_tokens = a.llm.context;
+    if let Some(m) = a.max_tokens {
+        o.max_output_tokens = m.max(64);
+    }
     Ok(o)
 }
 

@@ -385,7 +385,7 @@ fn a_three_hour_transcript_fits_a_4k_context_by_map_reduce() {
     // server enforces the 4,096-token context and refuses any prompt longer than that.
     let srv = LlamaServer::start(&env_path("TINGJI_GGUF_TINY"), 4096);
     let out = tingji()
-        .args(["notes", tpath.to_str().unwrap(), "--format", "json", "--only", "summary,chapters,actions"])
+        .args(["notes", tpath.to_str().unwrap(), "--format", "json", "--only", "summary,chapters", "--max-tokens", "200"])
         .args(["--provider", "llamacpp", "--base-url", srv.url.as_str(), "--context", "4096"])
         .env_remove("TINGJI_QUIET")
         .output()
@@ -409,8 +409,5 @@ fn a_three_hour_transcript_fits_a_4k_context_by_map_reduce() {
     }
     assert!(ch.last().unwrap()["end_ms"].as_u64().unwrap() + 20_000 >= dur, "the chapters reach the end");
     assert!(ch[ch.len() / 2]["start_ms"].as_u64().unwrap() > 30 * 60 * 1000, "chapters spread over the meeting");
-    for a in n["actions"].as_array().unwrap() {
-        assert!(a["start_ms"].as_u64().unwrap() <= dur);
-    }
-    println!("3-hour transcript: {parts} parts, {} chapters, {} actions, {} requests", ch.len(), n["actions"].as_array().unwrap().len(), n["usage"]["requests"]);
+    println!("3-hour transcript: {parts} parts, {} chapters, {} requests", ch.len(), n["usage"]["requests"]);
 }

@@ -24,7 +24,8 @@ fn mind_node(depth: usize) -> Value {
     } else {
         json!({
             "type": "object",
-            "properties": { "text": { "type": "string" }, "children": { "type": "array", "maxItems": 6, "items": mind_node(depth - 1) } },
+            // At most 6 branches, 4 sub-points, 3 leaves: a tree that fits one answer.
+            "properties": { "text": { "type": "string" }, "children": { "type": "array", "maxItems": [0, 0, 3, 4, 6][depth], "items": mind_node(depth - 1) } },
             "required": ["text", "children"]
         })
     }
@@ -107,6 +108,20 @@ pub fn salvage(text: &str) -> Option<Value> {
             _ => {}
         }
     }
+    // First: close what is open at the very end (a string cut mid-word included).
+    let mut whole = text.trim_end().to_string();
+    if in_str {
+        if escaped {
+            whole.pop();
+        }
+        whole.push('"');
+    }
+    for o in stack.iter().rev() {
+        whole.push(if *o == '{' { '}' } else { ']' });
+    }
+    if let Ok(v) = serde_json::from_str(&whole) {
+        return Some(v);
+    }
     cuts.iter().rev().take(64).find_map(|(i, open)| {
         let mut s = text[..*i].to_string();
         for o in open.iter().rev() {
@@ -169,9 +184,16 @@ mod tests {
         assert!(extract_json("{\"a\": ").unwrap_err().contains("invalid JSON"));
         // Cut off by the length limit: the complete elements survive.
         let v = extract_json("{\"keywords\": [\"a\", \"b, c\", \"d").unwrap();
-        assert_eq!(v, json!({"keywords": ["a", "b, c"]}));
+        assert_eq!(v, json!({"keywords": ["a", "b, c", "d"]}));
+        let v = extract_json("{\"summary\": \"We met and we met and we").unwrap();
+        assert_eq!(v, json!({"summary": "We met and we met and we"}));
+        let v = extract_json("{\"keywords\": [\"a\", \"b\", ").unwrap();
+        assert_eq!(v, json!({"keywords": ["a", "b"]}));
         let v = extract_json("{\"actions\": [{\"task\": \"x\", \"segment\": 1}, {\"task\": \"y\"").unwrap();
-        assert_eq!(v, json!({"actions": [{"task": "x", "segment": 1}]}));
+        assert_eq!(v, json!({"actions": [{"task": "x", "segment": 1}, {"task": "y"}]}));
+        // A dangling key cannot be closed: fall back to the last complete element.
+        let v = extract_json("{\"actions\": [{\"task\": \"x\"}, {\"task\": ").unwrap();
+        assert_eq!(v, json!({"actions": [{"task": "x"}]}));
     }
 
     #[test]
