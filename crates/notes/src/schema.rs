@@ -22,10 +22,11 @@ fn mind_node(depth: usize) -> Value {
     if depth == 1 {
         json!({ "type": "object", "properties": { "text": { "type": "string" } }, "required": ["text"] })
     } else {
+        // At most 6 branches, 4 sub-points, 3 leaves: a tree that fits one answer.
+        let max = [0, 0, 3, 4, 6][depth.min(4)];
         json!({
             "type": "object",
-            // At most 6 branches, 4 sub-points, 3 leaves: a tree that fits one answer.
-            "properties": { "text": { "type": "string" }, "children": { "type": "array", "maxItems": [0, 0, 3, 4, 6][depth], "items": mind_node(depth - 1) } },
+            "properties": { "text": { "type": "string" }, "children": { "type": "array", "maxItems": max, "items": mind_node(depth - 1) } },
             "required": ["text", "children"]
         })
     }
