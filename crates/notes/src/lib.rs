@@ -278,35 +278,47 @@ pub async fn generate(
             let messages = vec![Message::system(system.clone()), Message::user(format!("{block}\n{instruction}"))];
             let rg = range.clone();
             let what = label(k);
-            match k {
-                NoteKind::Summary => {
-                    let s = r.request(&what, messages, schema::for_kind(k), read_summary).await?;
-                    parts.summaries.push(s);
+            // In a long meeting one part's unusable answer costs that part, not the whole run.
+            let res: Result<()> = async {
+                match k {
+                    NoteKind::Summary => {
+                        let s = r.request(&what, messages, schema::for_kind(k), read_summary).await?;
+                        parts.summaries.push(s);
+                    }
+                    NoteKind::KeyPoints | NoteKind::Decisions => {
+                        let v = r.request(&what, messages, schema::for_kind(k), |v| read_points(t, &rg, v, k)).await?;
+                        if k == NoteKind::KeyPoints { parts.key_points.extend(v) } else { parts.decisions.extend(v) }
+                    }
+                    NoteKind::Keywords => parts.keywords.push(r.request(&what, messages, schema::for_kind(k), read_keywords).await?),
+                    NoteKind::Chapters => {
+                        let v = r.request(&what, messages, schema::for_kind(k), |v| read_chapters(t, &rg, v)).await?;
+                        parts.chapters.extend(v);
+                    }
+                    NoteKind::Speakers => {
+                        let v = r.request(&what, messages, schema::for_kind(k), |v| read_speakers(t, v)).await?;
+                        parts.speakers.extend(v);
+                    }
+                    NoteKind::Qa => parts.qa.extend(r.request(&what, messages, schema::for_kind(k), |v| read_qa(t, &rg, v)).await?),
+                    NoteKind::Actions => {
+                        parts.actions.extend(r.request(&what, messages, schema::for_kind(k), |v| read_actions(t, &rg, v)).await?)
+                    }
+                    NoteKind::MindMap => notes.mind_map = Some(r.request(&what, messages, schema::for_kind(k), read_mind_map).await?),
+                    NoteKind::Sections => {
+                        let tpl = opts.template.as_ref().expect("sections need a template");
+                        let v = r.request(&what, messages, schema::for_kind(k), |v| read_sections(tpl, v)).await?;
+                        parts.sections.push(v);
+                    }
+                    NoteKind::Translation => unreachable!("translation is not a map kind"),
                 }
-                NoteKind::KeyPoints | NoteKind::Decisions => {
-                    let v = r.request(&what, messages, schema::for_kind(k), |v| read_points(t, &rg, v, k)).await?;
-                    if k == NoteKind::KeyPoints { parts.key_points.extend(v) } else { parts.decisions.extend(v) }
+                Ok(())
+            }
+            .await;
+            match res {
+                Err(NotesError::Invalid { what, error, .. }) if multi => {
+                    warn!("{what}: skipped: {error}");
+                    notes.warnings.push(format!("{what}: no usable answer ({error})"));
                 }
-                NoteKind::Keywords => parts.keywords.push(r.request(&what, messages, schema::for_kind(k), read_keywords).await?),
-                NoteKind::Chapters => {
-                    let v = r.request(&what, messages, schema::for_kind(k), |v| read_chapters(t, &rg, v)).await?;
-                    parts.chapters.extend(v);
-                }
-                NoteKind::Speakers => {
-                    let v = r.request(&what, messages, schema::for_kind(k), |v| read_speakers(t, v)).await?;
-                    parts.speakers.extend(v);
-                }
-                NoteKind::Qa => parts.qa.extend(r.request(&what, messages, schema::for_kind(k), |v| read_qa(t, &rg, v)).await?),
-                NoteKind::Actions => {
-                    parts.actions.extend(r.request(&what, messages, schema::for_kind(k), |v| read_actions(t, &rg, v)).await?)
-                }
-                NoteKind::MindMap => notes.mind_map = Some(r.request(&what, messages, schema::for_kind(k), read_mind_map).await?),
-                NoteKind::Sections => {
-                    let tpl = opts.template.as_ref().expect("sections need a template");
-                    let v = r.request(&what, messages, schema::for_kind(k), |v| read_sections(tpl, v)).await?;
-                    parts.sections.push(v);
-                }
-                NoteKind::Translation => unreachable!("translation is not a map kind"),
+                r => r?,
             }
         }
     }

@@ -134,6 +134,9 @@ pub struct MeetingNotes {
     /// Tokens spent on all requests that made these notes.
     #[serde(default)]
     pub usage: Usage,
+    /// Parts of a long meeting the model gave no usable answer for (the rest is still there).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A statement anchored to where the meeting said it.
