@@ -305,7 +305,8 @@ pub async fn generate(
                     NoteKind::MindMap => notes.mind_map = Some(r.request(&what, messages, schema::for_kind(k), read_mind_map).await?),
                     NoteKind::Sections => {
                         let tpl = opts.template.as_ref().expect("sections need a template");
-                        let v = r.request(&what, messages, schema::for_kind(k), |v| read_sections(tpl, v)).await?;
+                        let titles: Vec<&str> = tpl.sections.iter().map(|s| s.title.as_str()).collect();
+                        let v = r.request(&what, messages, schema::sections(&titles), |v| read_sections(tpl, v)).await?;
                         parts.sections.push(v);
                     }
                     NoteKind::Translation => unreachable!("translation is not a map kind"),
@@ -603,16 +604,20 @@ fn read_sections(tpl: &Template, v: &Value) -> std::result::Result<Vec<Section>,
         .iter()
         .filter_map(|s| Some((schema::text(s, &["title", "name"])?, schema::text(s, &["body", "text", "content"]).unwrap_or_default())))
         .collect();
+    let by_title = |ts: &template::TemplateSection| {
+        got.iter()
+            .find(|(t, _)| t.trim().eq_ignore_ascii_case(&ts.title) || merge::similarity(t, &ts.title) >= 0.5)
+            .map(|(_, b)| b.clone())
+    };
+    let any_title = tpl.sections.iter().any(|ts| by_title(ts).is_some());
     let out: Vec<Section> = tpl
         .sections
         .iter()
-        .map(|ts| Section {
+        .enumerate()
+        .map(|(i, ts)| Section {
             title: ts.title.clone(),
-            body: got
-                .iter()
-                .find(|(t, _)| t.trim().eq_ignore_ascii_case(&ts.title) || merge::similarity(t, &ts.title) >= 0.5)
-                .map(|(_, b)| b.clone())
-                .unwrap_or_default(),
+            // No title matched at all: the model renamed them; take its sections in order.
+            body: if any_title { by_title(ts) } else { got.get(i).map(|(_, b)| b.clone()) }.unwrap_or_default(),
         })
         .collect();
     if out.iter().all(|s| s.body.is_empty()) {

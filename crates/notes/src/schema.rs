@@ -61,6 +61,14 @@ pub fn for_kind(kind: NoteKind) -> Value {
     }
 }
 
+/// A template's sections: the titles are fixed, so the grammar only lets the model fill bodies.
+pub fn sections(titles: &[&str]) -> Value {
+    object(
+        "sections",
+        item_array(json!({ "title": { "type": "string", "enum": titles }, "body": { "type": "string" } }), &["title", "body"], titles.len()),
+    )
+}
+
 pub fn ask() -> Value {
     json!({
         "type": "object",
