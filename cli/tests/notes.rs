@@ -150,7 +150,7 @@ fn check_notes(n: &Value, t: &Value) {
 }
 
 #[test]
-fn notes_and_ask_through_a_llama_cpp_server() {
+fn every_output_through_a_llama_cpp_server() {
     let dir = tempfile::tempdir().unwrap();
     let (tpath, t) = ami_transcript(dir.path());
     let before = std::fs::read(&tpath).unwrap();
