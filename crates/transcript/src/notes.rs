@@ -30,18 +30,6 @@ pub enum NoteKind {
 }
 
 impl NoteKind {
-    /// Every kind `tingji notes` makes by default (translation and template sections only on request).
-    pub const DEFAULT: [NoteKind; 9] = [
-        NoteKind::Summary,
-        NoteKind::KeyPoints,
-        NoteKind::Keywords,
-        NoteKind::Decisions,
-        NoteKind::Chapters,
-        NoteKind::Speakers,
-        NoteKind::Qa,
-        NoteKind::Actions,
-        NoteKind::MindMap,
-    ];
     pub const ALL: [NoteKind; 11] = [
         NoteKind::Summary,
         NoteKind::KeyPoints,
@@ -55,6 +43,9 @@ impl NoteKind {
         NoteKind::Translation,
         NoteKind::Sections,
     ];
+    /// Every kind `tingji notes` makes by default: all but translation and template sections
+    /// (the last two of [`NoteKind::ALL`]), which are made only on request.
+    pub const DEFAULT: &'static [NoteKind] = NoteKind::ALL.split_at(9).0;
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -343,6 +334,8 @@ mod tests {
         for k in NoteKind::ALL {
             assert_eq!(k.as_str().parse::<NoteKind>().unwrap(), k);
         }
+        assert_eq!(NoteKind::DEFAULT.len(), 9);
+        assert!(!NoteKind::DEFAULT.contains(&NoteKind::Translation) && !NoteKind::DEFAULT.contains(&NoteKind::Sections));
         assert_eq!("action-items".parse::<NoteKind>().unwrap(), NoteKind::Actions);
         assert_eq!("mindmap".parse::<NoteKind>().unwrap(), NoteKind::MindMap);
         let e = "minutes".parse::<NoteKind>().unwrap_err();
