@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 # poppler-utils: pdftotext reads exported PDFs back; fonts-wqy-zenhei: the CJK + Latin font the PDF
-# export embeds (a TrueType font, subset per document).
-APT_PKGS=(cmake clang libclang-dev pkg-config ffmpeg sox espeak-ng unzip python3-venv poppler-utils fonts-wqy-zenhei)
+# export embeds (a TrueType font, subset per document); libasound2-dev: cpal links ALSA;
+# pulseaudio + pulseaudio-utils: the recording tests' virtual devices (scripts/pulse.sh).
+APT_PKGS=(cmake clang libclang-dev pkg-config ffmpeg sox espeak-ng unzip python3-venv poppler-utils fonts-wqy-zenhei
+  libasound2-dev pulseaudio pulseaudio-utils)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

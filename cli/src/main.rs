@@ -4,6 +4,7 @@ mod bench;
 mod export_cmd;
 mod library_cmd;
 mod notes_cmd;
+mod record_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -57,6 +58,14 @@ enum Cmd {
         #[command(subcommand)]
         cmd: library_cmd::LibraryCmd,
     },
+    /// Input devices: microphones and system-audio sources (ids for `record`).
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record the microphone (left channel) and the system audio (right channel), with live
+    /// captions; the recording goes into the library, transcribed with the full model.
+    Record(record_cmd::RecordArgs),
     /// Benchmark against whisper.cpp defaults, faster-whisper and ffmpeg (not a test).
     Bench(bench::BenchArgs),
 }
@@ -175,7 +184,7 @@ fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("TINGJI_LOG").unwrap_or_else(|_| "warn,whisper_rs=off".into()),
+            tracing_subscriber::EnvFilter::try_from_env("TINGJI_LOG").unwrap_or_else(|_| "warn,whisper_rs=off,pulseaudio=off".into()),
         )
         .init();
     let cli = Cli::parse();
@@ -189,6 +198,8 @@ fn main() {
         Cmd::ImportJson { file } => import_json(&file),
         Cmd::Models { cmd } => models(cmd),
         Cmd::Library { cmd } => library(cmd),
+        Cmd::Devices { json } => record_cmd::devices(json),
+        Cmd::Record(a) => record_cmd::record(a),
         Cmd::Bench(a) => bench::run(a),
     };
     if let Err(e) = res {
@@ -222,6 +233,9 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         if let Some(x) = cause.downcast_ref::<tingji_llm::LlmError>() {
             return x.code();
         }
+        if let Some(x) = cause.downcast_ref::<tingji_capture::CaptureError>() {
+            return x.code();
+        }
     }
     "error"
 }
@@ -245,7 +259,7 @@ fn interrupt() -> &'static (Arc<AtomicBool>, tingji_llm::Cancel) {
     })
 }
 
-fn cancel_flag() -> Arc<AtomicBool> {
+pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
     interrupt().0.clone()
 }
 

@@ -41,6 +41,20 @@ pub struct DecodeRequest {
     pub temperature: f32,
     pub temperature_inc: f32,
     pub cancel: Arc<AtomicBool>,
+    /// Encoder context in 20 ms frames (0 = whisper's full 30 s). A short utterance encoded
+    /// with a context just longer than itself costs a fraction of the full encoder pass (live
+    /// captions); windows of a file use the full context.
+    pub audio_ctx: u32,
+}
+
+impl DecodeRequest {
+    /// The encoder context for `samples` of 16 kHz audio plus `margin_ms` (whisper loses words
+    /// and drifts into repetitions when the context ends right at the speech), in steps of 64
+    /// frames.
+    pub fn short_context(samples: usize, margin_ms: u64) -> u32 {
+        let frames = (samples as u64 * 50).div_ceil(16_000) + margin_ms / 20;
+        (frames.next_multiple_of(64) as u32).min(1500)
+    }
 }
 
 /// A decoded token (timestamps in ms relative to the window start).
@@ -261,6 +275,9 @@ fn decode(state: &mut WhisperState, eot: i32, req: DecodeRequest) -> Result<Vec<
     params.set_suppress_nst(true);
     params.set_temperature(req.temperature);
     params.set_temperature_inc(req.temperature_inc);
+    if req.audio_ctx > 0 {
+        params.set_audio_ctx(req.audio_ctx as i32);
+    }
     if let Some(p) = &req.initial_prompt {
         params.set_initial_prompt(p);
     }

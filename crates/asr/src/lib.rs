@@ -11,11 +11,13 @@
 
 pub mod checkpoint;
 pub mod engine;
+pub mod live;
 pub mod pipeline;
 pub mod text;
 pub mod vad;
 
 pub use engine::{Engine, ModelDetails, Strategy};
+pub use live::{Caption, LiveCaptioner, LiveConfig};
 pub use pipeline::{Event, TranscribeOptions, checkpoint_path, default_threads, transcribe_file};
 pub use vad::VadConfig;
 

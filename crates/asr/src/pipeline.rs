@@ -325,6 +325,7 @@ fn request(w: &Window, opts: &TranscribeOptions, language: Option<&str>, tempera
         temperature,
         temperature_inc: opts.temperature_inc,
         cancel: cancel.clone(),
+        audio_ctx: 0,
     }
 }
 

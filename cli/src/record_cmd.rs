@@ -1,0 +1,470 @@
+//! `tingji devices` and `tingji record`: microphone + system audio on two channels, live
+//! captions, crash recovery, then the full-quality pass into the library.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use tingji_asr::live::{Caption, LiveCaptioner, LiveConfig};
+use tingji_asr::{Engine, Strategy, TranscribeOptions, VadConfig};
+use tingji_capture::{AudioTap, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Role, Session, SessionState};
+use tingji_library::{KeepAs, MarkKind, NewMeeting, SourceKind};
+use tingji_models::ModelStore;
+use tingji_transcript::{ModelInfo, Parameters, Sampling, Script, Segment, SourceInfo, Transcript};
+
+#[derive(Parser)]
+pub struct RecordArgs {
+    /// Microphone: a device id from `tingji devices`, "default" or "none".
+    #[arg(long, default_value = "default")]
+    mic: DeviceSpec,
+    /// System audio (the other side of a call): a monitor/loopback id, "default" or "none".
+    #[arg(long, default_value = "default")]
+    system: DeviceSpec,
+    /// The WAV to write (default: a new file in the data folder's recordings/).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Live captions while recording.
+    #[arg(long)]
+    live: bool,
+    /// Stop after this many seconds of recorded audio (pauses excluded).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Model for live captions (default: tiny.en for English, else the smallest multilingual).
+    #[arg(long)]
+    live_model: Option<String>,
+    /// Model for the full-quality pass after the recording (default: the best installed).
+    #[arg(long)]
+    model: Option<String>,
+    /// Language code, or "auto".
+    #[arg(long, default_value = "auto")]
+    language: String,
+    /// Keep the recording file only: no full-quality pass, nothing added to the library.
+    #[arg(long)]
+    no_transcribe: bool,
+    /// Meeting title (default: "Recording" and the start time).
+    #[arg(long)]
+    title: Option<String>,
+    /// Don't record: repair recordings a crash left unfinished and add every recording not yet
+    /// in the library (transcribed).
+    #[arg(long)]
+    recover: bool,
+}
+
+pub fn devices(json: bool) -> Result<()> {
+    let list = tingji_capture::device::list()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    if list.is_empty() {
+        println!("no input devices");
+    }
+    for d in list {
+        println!(
+            "{:<6} {}{:<40} {}",
+            d.role.as_str(),
+            if d.is_default { "* " } else { "  " },
+            d.id,
+            d.name
+        );
+    }
+    Ok(())
+}
+
+fn recordings_dir(store: &ModelStore) -> PathBuf {
+    crate::data_dir(store).join("recordings")
+}
+
+/// Forwards written audio to the live captioner (queues only; never blocks the writer).
+struct CaptionTap(Arc<LiveCaptioner>);
+
+impl AudioTap for CaptionTap {
+    fn audio(&mut self, channel: u16, pos: u64, samples: &[f32], captured_at: Instant) {
+        self.0.push(channel, pos, samples, captured_at);
+    }
+    fn paused(&mut self) {
+        self.0.flush();
+    }
+}
+
+fn live_model_for(store: &ModelStore, language: &str) -> Result<String> {
+    let installed = store.list()?;
+    let has = |n: &str| installed.iter().any(|m| m.name == n);
+    let prefs: &[&str] = if language == "en" { &["tiny.en", "tiny", "base.en", "base-q8_0", "base"] } else { &["tiny", "base-q8_0", "base"] };
+    for p in prefs {
+        if has(p) {
+            return Ok(p.to_string());
+        }
+    }
+    crate::default_model(store)
+}
+
+fn speaker_of(session: &Session, channel: Option<u16>) -> Option<String> {
+    let ch = channel.unwrap_or(0);
+    session.channels.iter().find(|c| c.index == ch).map(|c| c.role.speaker().to_string())
+}
+
+pub fn record(a: RecordArgs) -> Result<()> {
+    let store = ModelStore::open_default()?;
+    let dir = recordings_dir(&store);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    // Whatever a crash left behind comes first: repaired, never deleted.
+    let mut scan = vec![dir.clone()];
+    if let Some(p) = a.output.as_ref().and_then(|o| o.parent()).filter(|p| !p.as_os_str().is_empty()) {
+        scan.push(p.to_path_buf());
+    }
+    for d in &scan {
+        for r in tingji_capture::session::recover(d) {
+            match r {
+                Ok(r) => eprintln!(
+                    "recovered an unfinished recording: {} ({:.1} s of audio)",
+                    r.wav.display(),
+                    r.session.duration_ms as f64 / 1000.0
+                ),
+                Err(e) => eprintln!("tingji: warning[{}]: {e}", e.code()),
+            }
+        }
+    }
+    if a.recover {
+        let pending: Vec<(PathBuf, Session)> = scan.iter().flat_map(|d| tingji_capture::session::pending(d)).collect();
+        if pending.is_empty() {
+            eprintln!("no recordings waiting to be added");
+        }
+        for (sp, s) in pending {
+            let wav = sp.with_file_name(&s.wav);
+            finish_recording(&a, &store, &wav, &sp, s, Vec::new(), wav.starts_with(&dir))?;
+        }
+        return Ok(());
+    }
+    let language = a.language.clone();
+    let output = match &a.output {
+        Some(o) => o.clone(),
+        None => dir.join(format!("recording-{}.wav", file_stamp())),
+    };
+    let mut cfg = RecorderConfig::new(a.mic.clone(), a.system.clone(), output.clone());
+    cfg.max_duration = a.duration.map(Duration::from_secs_f64);
+
+    // Live captions: a whisper worker of its own, fed by the recorder's tap.
+    let finals: Arc<Mutex<Vec<Caption>>> = Arc::default();
+    let live = if a.live {
+        let name = match &a.live_model {
+            Some(m) => m.clone(),
+            None => live_model_for(&store, &language)?,
+        };
+        let engine = Arc::new(Engine::load(&store.resolve(&name)?, &name).with_context(|| format!("loading {name}"))?);
+        eprintln!("live captions with {name}");
+        let lc = LiveConfig {
+            language: (language != "auto").then(|| language.clone()),
+            threads: tingji_asr::default_threads(),
+            ..LiveConfig::default()
+        };
+        let captions_path = output.with_extension("captions.jsonl");
+        let tty = std::io::stdout().is_terminal();
+        let start = Instant::now();
+        let fin = finals.clone();
+        let roles: Arc<Mutex<Vec<Role>>> = Arc::default();
+        let roles2 = roles.clone();
+        let captioner = LiveCaptioner::start(engine.clone(), lc, 2, move |c: Caption| {
+            let who = roles2.lock().ok().and_then(|r| r.get(c.channel as usize).map(|r| r.speaker())).unwrap_or("?");
+            let kind = if c.is_final { "final" } else { "partial" };
+            let line = format!(
+                "caption[{kind}] {}-{} {who}: {} (lag {:.1} s)",
+                crate::fmt_ms(c.start_ms),
+                crate::fmt_ms(c.end_ms),
+                c.text.trim(),
+                c.lag_ms as f64 / 1000.0
+            );
+            let mut out = std::io::stdout().lock();
+            if tty && !c.is_final {
+                let _ = write!(out, "\r\x1b[2K{line}");
+            } else {
+                let _ = writeln!(out, "{}{line}", if tty { "\r\x1b[2K" } else { "" });
+            }
+            let _ = out.flush();
+            let _ = start;
+            if c.is_final {
+                // Kept next to the recording as they come, so a crash keeps them too.
+                if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&captions_path) {
+                    let _ = writeln!(
+                        f,
+                        "{}",
+                        serde_json::json!({"channel": c.channel, "start_ms": c.start_ms, "end_ms": c.end_ms, "text": c.text, "lag_ms": c.lag_ms})
+                    );
+                }
+                if let Ok(mut v) = fin.lock() {
+                    v.push(c);
+                }
+            }
+        });
+        Some((Arc::new(captioner), roles, engine))
+    } else {
+        None
+    };
+    let tap: Option<Box<dyn AudioTap>> = live.as_ref().map(|(c, _, _)| Box::new(CaptionTap(c.clone())) as Box<dyn AudioTap>);
+    let (ev_tx, ev_rx) = mpsc::channel::<RecorderEvent>();
+    let recorder = Recorder::start(cfg, tap, move |e| {
+        let _ = ev_tx.send(e);
+    })?;
+    if let Some((_, roles, _)) = &live
+        && let Ok(mut r) = roles.lock()
+    {
+        *r = recorder.channels().iter().map(|c| c.role).collect();
+    }
+    let chans: Vec<String> = recorder
+        .channels()
+        .iter()
+        .map(|c| format!("{} = {} ({})", if recorder.channels().len() == 1 { "mono" } else if c.index == 0 { "left" } else { "right" }, c.device, c.role.speaker()))
+        .collect();
+    eprintln!("recording to {}: {}", output.display(), chans.join(", "));
+    eprintln!("keys: p + Enter = pause/resume, k/q/t + Enter = mark key point/question/to-do, s + Enter or Ctrl-C = stop");
+    // Machine-readable start line (tests, scripts): printed only once audio flows.
+    println!("recording {}", output.display());
+    let _ = std::io::stdout().flush();
+
+    let (key_tx, key_rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            if key_tx.send(line.trim().to_string()).is_err() {
+                break;
+            }
+        }
+    });
+    let cancel = crate::cancel_flag();
+    let tty = std::io::stderr().is_terminal();
+    let quiet = std::env::var_os("TINGJI_QUIET").is_some();
+    let mut last_status = Instant::now();
+    loop {
+        if cancel.load(Ordering::SeqCst) || recorder.is_finished() {
+            break;
+        }
+        while let Ok(k) = key_rx.try_recv() {
+            match k.as_str() {
+                "p" | "pause" | "resume" => {
+                    if recorder.is_paused() {
+                        recorder.resume()
+                    } else {
+                        recorder.pause()
+                    }
+                }
+                "k" | "key" => recorder.mark("key"),
+                "q" | "question" => recorder.mark("question"),
+                "t" | "todo" => recorder.mark("todo"),
+                "s" | "stop" => cancel.store(true, Ordering::SeqCst),
+                _ => {}
+            }
+        }
+        while let Ok(e) = ev_rx.try_recv() {
+            match e {
+                RecorderEvent::Paused { at_ms } => eprintln!("paused at {}", crate::fmt_ms(at_ms)),
+                RecorderEvent::Resumed { at_ms } => eprintln!("resumed at {}", crate::fmt_ms(at_ms)),
+                RecorderEvent::Marked(m) => eprintln!("mark {} at {}", m.kind, crate::fmt_ms(m.at_ms)),
+                RecorderEvent::SourceLost { role, device, detail, replacement } => match replacement {
+                    Some(r) => eprintln!("tingji: warning: the {} device {device} stopped ({detail}); continuing on {r}", role.as_str()),
+                    None => eprintln!("tingji: warning: the {} device {device} stopped ({detail}); its channel is silent from here", role.as_str()),
+                },
+                RecorderEvent::Warning(w) => eprintln!("tingji: warning: {w}"),
+            }
+        }
+        if last_status.elapsed() >= Duration::from_secs(if tty { 1 } else { 5 }) && !quiet {
+            last_status = Instant::now();
+            let levels: Vec<String> = recorder.levels().iter().map(|(r, p)| format!("{} {}", r.as_str(), meter(*p))).collect();
+            let state = if recorder.is_paused() { "paused" } else { "● rec" };
+            if tty {
+                eprint!("\r\x1b[2K{state} {}  {}", crate::fmt_ms(recorder.elapsed_ms()), levels.join("  "));
+            } else {
+                eprintln!("{state} {}  {}", crate::fmt_ms(recorder.elapsed_ms()), levels.join("  "));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if tty {
+        eprintln!();
+    }
+    let rec = recorder.stop()?;
+    let finals = match live {
+        Some((captioner, _, _)) => {
+            let c = Arc::try_unwrap(captioner).map_err(|_| anyhow::anyhow!("caption worker still in use"))?;
+            let v = c.finish();
+            if let Some(p) = p95(v.iter().map(|c| c.lag_ms)) {
+                println!("live captions: {} final, lag p95 {:.1} s", v.len(), p as f64 / 1000.0);
+            }
+            v
+        }
+        None => finals.lock().map(|v| v.clone()).unwrap_or_default(),
+    };
+    println!(
+        "recorded {} ({:.1} s) → {}",
+        rec.stop_label(),
+        rec.session.duration_ms as f64 / 1000.0,
+        rec.path.display()
+    );
+    if rec.stop.is_problem() {
+        eprintln!("tingji: warning: the recording stopped early: {}; everything recorded until then is saved", rec.session.warnings.last().cloned().unwrap_or_default());
+    }
+    if a.no_transcribe {
+        return Ok(());
+    }
+    let owned = a.output.is_none();
+    finish_recording(&a, &store, &rec.path, &rec.session_path, rec.session, finals, owned)
+}
+
+trait StopLabel {
+    fn stop_label(&self) -> &'static str;
+}
+
+impl StopLabel for tingji_capture::Recording {
+    fn stop_label(&self) -> &'static str {
+        match self.stop {
+            tingji_capture::StopReason::Requested => "until stopped",
+            tingji_capture::StopReason::Duration => "for the requested duration",
+            tingji_capture::StopReason::DevicesLost(_) => "until the devices disappeared",
+            tingji_capture::StopReason::DiskFull => "until the disk was full",
+            tingji_capture::StopReason::WriteFailed(_) => "until writing failed",
+        }
+    }
+}
+
+fn meter(peak: f32) -> String {
+    let db = 20.0 * peak.max(1e-6).log10();
+    let bars = (((db + 60.0) / 60.0).clamp(0.0, 1.0) * 10.0).round() as usize;
+    format!("{}{} {:>4.0} dB", "▮".repeat(bars), "▯".repeat(10 - bars), db.max(-99.0))
+}
+
+fn p95(lags: impl Iterator<Item = u64>) -> Option<u64> {
+    let mut v: Vec<u64> = lags.collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    Some(v[((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1])
+}
+
+fn file_stamp() -> String {
+    let out = std::process::Command::new("date").arg("+%Y%m%d-%H%M%S").output();
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        _ => format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
+    }
+}
+
+/// The live captions as a transcript version of their own.
+fn live_transcript(path: &Path, session: &Session, finals: &[Caption], model: &str) -> Transcript {
+    let mut segments: Vec<Segment> = finals
+        .iter()
+        .filter(|c| !c.text.trim().is_empty())
+        .map(|c| Segment {
+            start_ms: c.start_ms,
+            end_ms: c.end_ms.max(c.start_ms),
+            text: c.text.trim().to_string(),
+            channel: (session.channels.len() > 1).then_some(c.channel),
+            speaker: speaker_of(session, Some(c.channel)),
+            words: c.words.clone(),
+        })
+        .collect();
+    segments.sort_by_key(|s| (s.start_ms, s.channel.unwrap_or(0)));
+    Transcript {
+        version: tingji_transcript::SCHEMA_VERSION,
+        source: SourceInfo {
+            path: path.display().to_string(),
+            container: "wav".into(),
+            codec: "pcm_s16le".into(),
+            sample_rate: session.rate,
+            channels: session.channels.len() as u16,
+            track_note: None,
+        },
+        language: "auto".into(),
+        language_probability: None,
+        duration_ms: session.duration_ms,
+        model: ModelInfo { name: format!("{model} (live)"), ftype: None, multilingual: !model.ends_with(".en") },
+        parameters: Parameters {
+            language: "auto".into(),
+            sampling: Sampling::Greedy { best_of: 1 },
+            threads: tingji_asr::default_threads(),
+            initial_prompt: None,
+            temperature: 0.0,
+            temperature_inc: 0.0,
+            vad: true,
+            separate_channels: session.channels.len() > 1,
+            script: Script::Simplified,
+        },
+        segments,
+        warnings: vec!["live captions (fast model, short windows)".into()],
+    }
+}
+
+/// Full-quality pass over the recording, then the library: the meeting gets the full
+/// transcript as its current version and the live captions as a second one, plus the marks.
+fn finish_recording(
+    a: &RecordArgs,
+    store: &ModelStore,
+    wav: &Path,
+    session_path: &Path,
+    mut session: Session,
+    finals: Vec<Caption>,
+    owned: bool,
+) -> Result<()> {
+    let model_name = match &a.model {
+        Some(m) => m.clone(),
+        None => crate::default_model(store)?,
+    };
+    eprintln!("full-quality pass with {model_name} …");
+    let engine = Engine::load(&store.resolve(&model_name)?, &model_name)?;
+    let opts = TranscribeOptions {
+        language: (a.language != "auto").then(|| a.language.clone()),
+        strategy: Strategy::Beam { beam_size: 5 },
+        threads: tingji_asr::default_threads(),
+        vad: VadConfig::default(),
+        separate_channels: session.channels.len() > 1,
+        ..TranscribeOptions::default()
+    };
+    let mut t = crate::transcribe_one(&engine, wav, &opts, &crate::cancel_flag())?;
+    for s in &mut t.segments {
+        s.speaker = speaker_of(&session, s.channel);
+    }
+    let mut lib = crate::open_library()?;
+    let title = a.title.clone().unwrap_or_else(|| format!("Recording {}", wav.file_stem().map(|s| s.to_string_lossy().trim_start_matches("recording-").to_string()).unwrap_or_default()));
+    let meeting = NewMeeting {
+        title: Some(&title),
+        source_kind: Some(SourceKind::Recorded),
+        created_at: Some(session.started_at_ms),
+        ..Default::default()
+    };
+    let keep = if owned { KeepAs::Move } else { KeepAs::Copy };
+    let live_t = (!finals.is_empty()).then(|| live_transcript(wav, &session, &finals, "live"));
+    let id = match &live_t {
+        Some(lt) => {
+            let id = lib.import_meeting_with(lt, Some((wav, keep)), &meeting)?;
+            let v = lib.add_transcript_version(id, &t)?;
+            lib.set_current_version(v)?;
+            id
+        }
+        None => lib.import_meeting_with(&t, Some((wav, keep)), &meeting)?,
+    };
+    let m = lib.meeting(id)?;
+    if let (Some(v), Some(tr)) = (m.current_version, m.transcript.as_ref()) {
+        for mark in &session.marks {
+            let kind = match mark.kind.as_str() {
+                "question" => MarkKind::Question,
+                "todo" => MarkKind::Todo,
+                _ => MarkKind::Key,
+            };
+            // The segment being spoken at the mark (or the last one before it).
+            let idx = tr.segments.iter().rposition(|s| s.start_ms <= mark.at_ms).unwrap_or(0);
+            if !tr.segments.is_empty() {
+                lib.add_mark(v, idx as u32, kind)?;
+            }
+        }
+    }
+    session.state = SessionState::Imported;
+    session.save(session_path)?;
+    println!("{id}\t{}", title);
+    if t.segments.is_empty() {
+        bail!("the recording has no speech the model recognised (meeting {id} keeps the audio)");
+    }
+    Ok(())
+}

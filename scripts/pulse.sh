@@ -1,0 +1,35 @@
+# A private PulseAudio server with virtual devices for the recording tests (sourced, not run).
+#   sys_out  (null sink, 48 kHz stereo): "the speakers" — its monitor sys_out.monitor is system audio
+#   mic_in   (null sink, 48 kHz mono):   play into it; virtual_mic (remap of its monitor) is "the mic"
+#   soak_out (null sink): for the long-recording memory test
+# Works as root with no session bus. Idle null sinks deliver their first samples late, so each
+# sink is kept busy with silence, at a low latency (a null sink otherwise renders ~2 s bursts).
+export XDG_RUNTIME_DIR="${TINGJI_PULSE_DIR:-${TINGJI_CACHE:-$HOME/.cache/tingji}/pulse}/run"
+export XDG_CONFIG_HOME="${XDG_RUNTIME_DIR%/run}/config"
+export PULSE_STATE_PATH="${XDG_RUNTIME_DIR%/run}/state"
+export PULSE_SERVER="unix:$XDG_RUNTIME_DIR/pulse/native"
+export PULSE_COOKIE="$XDG_CONFIG_HOME/pulse/cookie"
+unset PULSE_RUNTIME_PATH
+tingji_pulse_start() {
+  mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME/pulse" "$PULSE_STATE_PATH"
+  chmod 700 "$XDG_RUNTIME_DIR"
+  [ -f "$PULSE_COOKIE" ] || head -c 256 /dev/urandom >"$PULSE_COOKIE"
+  if pactl info >/dev/null 2>&1; then
+    return 0
+  fi
+  pulseaudio --daemonize=yes -n --exit-idle-time=-1 --disallow-exit=yes --log-target=file:"${XDG_RUNTIME_DIR%/run}/pulse.log" \
+    -L "module-native-protocol-unix auth-anonymous=1" \
+    -L "module-null-sink sink_name=sys_out rate=48000 channels=2" \
+    -L "module-null-sink sink_name=mic_in rate=48000 channels=1" \
+    -L "module-null-sink sink_name=soak_out rate=48000 channels=2" \
+    -L "module-remap-source master=mic_in.monitor source_name=virtual_mic channels=1" \
+    -L module-always-sink
+  for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+  pactl info >/dev/null || { echo "PulseAudio did not start; see ${XDG_RUNTIME_DIR%/run}/pulse.log" >&2; return 1; }
+  pactl set-default-sink sys_out
+  pactl set-default-source virtual_mic
+  for s in sys_out mic_in soak_out; do
+    (exec pacat --playback -d "$s" --latency-msec=20 --raw --format=s16le --rate=48000 --channels=1 </dev/zero >/dev/null 2>&1) &
+  done
+  sleep 2
+}
