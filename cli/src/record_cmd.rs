@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use tingji_asr::live::{Caption, LiveCaptioner, LiveConfig};
 use tingji_asr::{Engine, Strategy, TranscribeOptions, VadConfig};
-use tingji_capture::{AudioTap, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Role, Session, SessionState};
+use tingji_capture::{AudioTap, CaptureError, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Role, Session, SessionState};
 use tingji_library::{KeepAs, MarkKind, NewMeeting, SourceKind};
 use tingji_models::ModelStore;
 use tingji_transcript::{ModelInfo, Parameters, Sampling, Script, Segment, SourceInfo, Transcript};
@@ -136,7 +136,8 @@ pub fn record(a: RecordArgs) -> Result<()> {
         }
         for (sp, s) in pending {
             let wav = sp.with_file_name(&s.wav);
-            finish_recording(&a, &store, &wav, &sp, s, Vec::new(), wav.starts_with(&dir))?;
+            let kept = kept_captions(&wav);
+            finish_recording(&a, &store, &wav, &sp, s, (kept, "live"), wav.starts_with(&dir))?;
         }
         return Ok(());
     }
@@ -149,7 +150,6 @@ pub fn record(a: RecordArgs) -> Result<()> {
     cfg.max_duration = a.duration.map(Duration::from_secs_f64);
 
     // Live captions: a whisper worker of its own, fed by the recorder's tap.
-    let finals: Arc<Mutex<Vec<Caption>>> = Arc::default();
     let live = if a.live {
         let name = match &a.live_model {
             Some(m) => m.clone(),
@@ -164,8 +164,6 @@ pub fn record(a: RecordArgs) -> Result<()> {
         };
         let captions_path = output.with_extension("captions.jsonl");
         let tty = std::io::stdout().is_terminal();
-        let start = Instant::now();
-        let fin = finals.clone();
         let roles: Arc<Mutex<Vec<Role>>> = Arc::default();
         let roles2 = roles.clone();
         let captioner = LiveCaptioner::start(engine.clone(), lc, 2, move |c: Caption| {
@@ -185,8 +183,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
                 let _ = writeln!(out, "{}{line}", if tty { "\r\x1b[2K" } else { "" });
             }
             let _ = out.flush();
-            let _ = start;
-            if c.is_final {
+            if c.is_final && !c.text.is_empty() {
                 // Kept next to the recording as they come, so a crash keeps them too.
                 if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&captions_path) {
                     let _ = writeln!(
@@ -194,9 +191,6 @@ pub fn record(a: RecordArgs) -> Result<()> {
                         "{}",
                         serde_json::json!({"channel": c.channel, "start_ms": c.start_ms, "end_ms": c.end_ms, "text": c.text, "lag_ms": c.lag_ms})
                     );
-                }
-                if let Ok(mut v) = fin.lock() {
-                    v.push(c);
                 }
             }
         });
@@ -206,9 +200,19 @@ pub fn record(a: RecordArgs) -> Result<()> {
     };
     let tap: Option<Box<dyn AudioTap>> = live.as_ref().map(|(c, _, _)| Box::new(CaptionTap(c.clone())) as Box<dyn AudioTap>);
     let (ev_tx, ev_rx) = mpsc::channel::<RecorderEvent>();
-    let recorder = Recorder::start(cfg, tap, move |e| {
+    let on_event = move |e| {
         let _ = ev_tx.send(e);
-    })?;
+    };
+    let recorder = match Recorder::start(cfg.clone(), tap, on_event.clone()) {
+        // Nothing plays sound here (no monitor/loopback device): the microphone alone.
+        Err(CaptureError::NoDefault(kind)) if a.system == DeviceSpec::Default && a.mic != DeviceSpec::None && kind.starts_with("system") => {
+            eprintln!("tingji: warning: there is no system-audio device to record; recording the microphone only");
+            cfg.system = DeviceSpec::None;
+            let tap: Option<Box<dyn AudioTap>> = live.as_ref().map(|(c, _, _)| Box::new(CaptionTap(c.clone())) as Box<dyn AudioTap>);
+            Recorder::start(cfg, tap, on_event)?
+        }
+        other => other?,
+    };
     if let Some((_, roles, _)) = &live
         && let Ok(mut r) = roles.lock()
     {
@@ -286,8 +290,10 @@ pub fn record(a: RecordArgs) -> Result<()> {
         eprintln!();
     }
     let rec = recorder.stop()?;
+    let mut live_model = String::new();
     let finals = match live {
-        Some((captioner, _, _)) => {
+        Some((captioner, _, engine)) => {
+            live_model = engine.details().name.clone();
             let c = Arc::try_unwrap(captioner).map_err(|_| anyhow::anyhow!("caption worker still in use"))?;
             let v = c.finish();
             if let Some(p) = p95(v.iter().map(|c| c.lag_ms)) {
@@ -295,7 +301,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
             }
             v
         }
-        None => finals.lock().map(|v| v.clone()).unwrap_or_default(),
+        None => Vec::new(),
     };
     println!(
         "recorded {} ({:.1} s) → {}",
@@ -310,7 +316,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
         return Ok(());
     }
     let owned = a.output.is_none();
-    finish_recording(&a, &store, &rec.path, &rec.session_path, rec.session, finals, owned)
+    finish_recording(&a, &store, &rec.path, &rec.session_path, rec.session, (finals, &live_model), owned)
 }
 
 trait StopLabel {
@@ -350,6 +356,24 @@ fn file_stamp() -> String {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
         _ => format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
     }
+}
+
+/// The final captions written next to a recording as they came (`NAME.captions.jsonl`).
+fn kept_captions(wav: &Path) -> Vec<Caption> {
+    let Ok(text) = std::fs::read_to_string(wav.with_extension("captions.jsonl")) else { return Vec::new() };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| Caption {
+            channel: v["channel"].as_u64().unwrap_or(0) as u16,
+            start_ms: v["start_ms"].as_u64().unwrap_or(0),
+            end_ms: v["end_ms"].as_u64().unwrap_or(0),
+            text: v["text"].as_str().unwrap_or("").to_string(),
+            is_final: true,
+            words: Vec::new(),
+            lag_ms: v["lag_ms"].as_u64().unwrap_or(0),
+        })
+        .filter(|c| !c.text.trim().is_empty())
+        .collect()
 }
 
 /// The live captions as a transcript version of their own.
@@ -405,7 +429,7 @@ fn finish_recording(
     wav: &Path,
     session_path: &Path,
     mut session: Session,
-    finals: Vec<Caption>,
+    (finals, live_model): (Vec<Caption>, &str),
     owned: bool,
 ) -> Result<()> {
     let model_name = match &a.model {
@@ -435,7 +459,7 @@ fn finish_recording(
         ..Default::default()
     };
     let keep = if owned { KeepAs::Move } else { KeepAs::Copy };
-    let live_t = (!finals.is_empty()).then(|| live_transcript(wav, &session, &finals, "live"));
+    let live_t = (!finals.is_empty()).then(|| live_transcript(wav, &session, &finals, live_model));
     let id = match &live_t {
         Some(lt) => {
             let id = lib.import_meeting_with(lt, Some((wav, keep)), &meeting)?;

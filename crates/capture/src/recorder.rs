@@ -521,7 +521,7 @@ impl Writer {
             Some(r) => format!("{device} ({}) stopped ({lost}) at {} ms; continuing on {r}", role.as_str(), expected * 1000 / RATE as u64),
             None => format!("{device} ({}) stopped ({lost}) at {} ms", role.as_str(), expected * 1000 / RATE as u64),
         };
-        tracing::warn!("{msg}");
+        tracing::info!("{msg}");
         self.session.warnings.push(msg);
         self.save_session();
         Some(RecorderEvent::SourceLost { role, device, detail: lost, replacement })
