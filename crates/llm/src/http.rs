@@ -302,13 +302,14 @@ impl ChatModel for HttpChat {
                     Ok(r) => return Ok(r),
                     Err(f) => f,
                 };
-                if req.json_schema.is_some() && rejects_json_mode(&f.error) {
-                    if let Some(weaker) = mode.weaker() {
-                        warn!("server rejected JSON mode {mode:?} ({}); trying {weaker:?}", f.error);
-                        *self.json_mode.lock().unwrap_or_else(|p| p.into_inner()) = weaker;
-                        attempt -= 1;
-                        continue;
-                    }
+                if req.json_schema.is_some()
+                    && rejects_json_mode(&f.error)
+                    && let Some(weaker) = mode.weaker()
+                {
+                    warn!("server rejected JSON mode {mode:?} ({}); trying {weaker:?}", f.error);
+                    *self.json_mode.lock().unwrap_or_else(|p| p.into_inner()) = weaker;
+                    attempt -= 1;
+                    continue;
                 }
                 let rate_limited = matches!(f.error, LlmError::Http { status: 429, .. });
                 if !(rate_limited || f.error.is_transient()) || attempt >= self.cfg.max_attempts {
