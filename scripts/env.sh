@@ -5,7 +5,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$TINGJI_CACHE/target}"
 # Models and partial jobs of the scripts' runs (a user's run uses the OS data dir).
 export TINGJI_DATA_DIR="${TINGJI_DATA_DIR:-$TINGJI_CACHE/data}"
 export TINGJI_TESTDATA="${TINGJI_TESTDATA:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/shared/testdata}"
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$TINGJI_CACHE/tools/bin:$HOME/.cargo/bin:$PATH"
 export TINGJI_FW_PYTHON="${TINGJI_FW_PYTHON:-$TINGJI_CACHE/fw-venv/bin/python}"
 export TINGJI_CT2_TINY="${TINGJI_CT2_TINY:-$TINGJI_CACHE/ct2/tiny.en}" TINGJI_CT2_BASE="${TINGJI_CT2_BASE:-$TINGJI_CACHE/ct2/base}"
 export TINGJI_MEL_NPZ="${TINGJI_MEL_NPZ:-$TINGJI_CACHE/mel_filters.npz}"

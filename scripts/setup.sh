@@ -11,8 +11,13 @@ source scripts/env.sh
 # poppler-utils: pdftotext reads exported PDFs back; fonts-wqy-zenhei: the CJK + Latin font the PDF
 # export embeds (a TrueType font, subset per document); libasound2-dev: cpal links ALSA;
 # pulseaudio + pulseaudio-utils: the recording tests' virtual devices (scripts/pulse.sh).
+# The desktop app (src-tauri, ui/): WebKitGTK and friends to build it, Xvfb + webkit2gtk-driver to
+# drive it end to end, chromium for the UI's browser tests, x11-utils (xwininfo) to see the
+# installed .deb's window, fonts-noto-cjk for Chinese in the UI.
 APT_PKGS=(cmake clang libclang-dev pkg-config ffmpeg sox espeak-ng unzip python3-venv poppler-utils fonts-wqy-zenhei
-  libasound2-dev pulseaudio pulseaudio-utils)
+  libasound2-dev pulseaudio pulseaudio-utils
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
+  xvfb xauth webkit2gtk-driver chromium x11-utils fonts-noto-cjk)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -24,9 +29,18 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# The UI first: the app binary embeds ui/dist.
+echo "setup: building the UI (ui/)" >&2
+(cd ui && { [ -d node_modules ] && npm ls --depth=0 >/dev/null 2>&1 || npm ci --no-audit --no-fund >&2; } && npm run build >&2)
+
 echo "setup: building tingji (release)" >&2
-# tingji and tingji-llm (the built-in LLM runs in its own process; see ARCHITECTURE.md).
-cargo build --release --locked -p tingji-cli -p tingji-llm-worker >&2
+# tingji, tingji-llm (the built-in LLM runs in its own process; see ARCHITECTURE.md) and the app.
+cargo build --release --locked -p tingji-cli -p tingji-llm-worker -p tingji-app >&2
+# tauri-driver: the WebDriver front of the app's end-to-end tests.
+if [ ! -x "$TINGJI_CACHE/tools/bin/tauri-driver" ]; then
+  echo "setup: installing tauri-driver" >&2
+  cargo install --locked --root "$TINGJI_CACHE/tools" tauri-driver --version '^2' >&2
+fi
 TINGJI="$CARGO_TARGET_DIR/release/tingji"
 
 mkdir -p "$TINGJI_CACHE/wheels" "$TINGJI_CACHE/ct2"

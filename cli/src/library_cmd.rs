@@ -56,7 +56,7 @@ pub enum LibraryCmd {
 /// `$TINGJI_DATA_DIR/library`, else the platform data directory + `/library`
 /// (`~/.local/share/tingji/library` on Linux); `./tingji-data/library` if there is no home.
 pub fn library_root() -> PathBuf {
-    tingji_library::default_root().unwrap_or_else(|| PathBuf::from("tingji-data").join("library"))
+    tingji_workflow::paths::library_root()
 }
 
 pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {

@@ -236,6 +236,9 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         if let Some(x) = cause.downcast_ref::<tingji_capture::CaptureError>() {
             return x.code();
         }
+        if let Some(x) = cause.downcast_ref::<tingji_workflow::WorkflowError>() {
+            return x.code();
+        }
     }
     "error"
 }
@@ -267,28 +270,12 @@ pub(crate) fn cancel_token() -> tingji_llm::Cancel {
     interrupt().1.clone()
 }
 
-/// The model used when none is named: the best installed of the defaults.
 pub(crate) fn default_model(store: &ModelStore) -> Result<String> {
-    if let Some(m) = first_installed(store, &["base-q8_0", "base", "base.en", "small", "tiny.en", "tiny"])? {
-        return Ok(m);
-    }
-    if let Some(m) = store.list()?.first() {
-        return Ok(m.name.clone());
-    }
-    bail!(
-        "no whisper model installed in {}: run `tingji models download base` or `tingji models import DIR`",
-        store.root().display()
-    )
-}
-
-/// The first of `prefs` that is installed.
-pub(crate) fn first_installed(store: &ModelStore, prefs: &[&str]) -> Result<Option<String>> {
-    let installed = store.list()?;
-    Ok(prefs.iter().find(|p| installed.iter().any(|m| m.name == **p)).map(|p| p.to_string()))
+    Ok(tingji_workflow::default_whisper_model(store)?)
 }
 
 pub(crate) fn data_dir(store: &ModelStore) -> PathBuf {
-    store.root().parent().map(Path::to_path_buf).unwrap_or_else(|| store.root().to_path_buf())
+    tingji_workflow::paths::data_dir(store)
 }
 
 fn import_json(file: &Path) -> Result<()> {
@@ -316,11 +303,7 @@ fn process(a: ProcessArgs) -> Result<()> {
         for (id, file) in &ids {
             let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| format!("meeting-{}", id.0));
             for &f in &formats {
-                let bytes = if f == Format::Json {
-                    lib.export_json(*id)?.into_bytes()
-                } else {
-                    tingji_export::render(&export_cmd::document(&lib, *id)?, f, &tingji_export::ExportOptions::defaults_for(f))?
-                };
+                let bytes = tingji_workflow::render_meeting(&lib, *id, f, &tingji_export::ExportOptions::defaults_for(f))?;
                 let out = a.export_dir.join(format!("{stem}.{}", f.extension()));
                 write_atomic(&out, &bytes)?;
                 eprintln!("{} → {}", file.display(), out.display());

@@ -110,64 +110,23 @@ pub enum LlmCmd {
     },
 }
 
-/// Where built-in GGUF models live: `<data dir>/llm`.
 pub fn llm_dir() -> PathBuf {
-    let store = tingji_models::ModelStore::open_default().ok();
-    let data = store.map(|s| crate::data_dir(&s)).unwrap_or_else(|| PathBuf::from("."));
-    data.join("llm")
-}
-
-/// Built-in models in order of preference: measured on 2 cores, the 1.5B model writes usable
-/// drafts and the 0.5B one is fast but names wrong owners (see ARCHITECTURE.md).
-const BUILTIN_PREFERENCE: &[&str] = &["qwen2.5-coder-1.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m"];
-
-pub fn installed_gguf() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(llm_dir())
-        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "gguf")).collect())
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-fn builtin_model(name: Option<&str>) -> Result<PathBuf> {
-    if let Some(n) = name {
-        let p = Path::new(n);
-        if p.is_file() {
-            return Ok(p.to_path_buf());
-        }
-        let f = llm_dir().join(format!("{n}.gguf"));
-        if f.is_file() {
-            return Ok(f);
-        }
-        return Err(tingji_llm::LlmError::ModelMissing(format!("{n} (looked in {})", llm_dir().display())).into());
-    }
-    let installed = installed_gguf();
-    for pref in BUILTIN_PREFERENCE {
-        if let Some(p) = installed.iter().find(|p| p.file_stem().is_some_and(|s| s == *pref)) {
-            return Ok(p.clone());
-        }
-    }
-    installed.into_iter().next().ok_or_else(|| {
-        tingji_llm::LlmError::ModelMissing(format!(
-            "no built-in model in {}: run `tingji llm import FILE.gguf`, or use --provider with a server",
-            llm_dir().display()
-        ))
-        .into()
-    })
+    tingji_workflow::paths::llm_dir()
 }
 
 /// The chat model the flags and environment select.
 pub fn chat_model(a: &LlmArgs) -> Result<Box<dyn ChatModel>> {
-    let provider = a.provider.as_deref().unwrap_or(BUILTIN);
-    if provider == BUILTIN {
-        let path = builtin_model(a.model.as_deref())?;
-        let threads = a.llm_threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(2).min(8));
-        let ctx = a.context.unwrap_or(4096);
-        return Ok(Box::new(LocalChat::new(&path, ctx, threads)?));
+    Ok(tingji_workflow::chat_model(&llm_choice(a))?)
+}
+
+fn llm_choice(a: &LlmArgs) -> tingji_workflow::LlmChoice {
+    tingji_workflow::LlmChoice {
+        provider: a.provider.clone(),
+        model: a.model.clone(),
+        base_url: a.base_url.clone(),
+        context: a.context,
+        threads: a.llm_threads,
     }
-    let mut cfg = ProviderConfig::new(provider, a.base_url.as_deref(), a.model.as_deref(), None)?;
-    cfg.context_tokens = a.context;
-    Ok(Box::new(HttpChat::new(cfg)?))
 }
 
 pub fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -217,10 +176,7 @@ pub fn notes_options(a: &NotesArgs) -> Result<NotesOptions> {
 }
 
 pub fn config_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TINGJI_CONFIG_DIR") {
-        return PathBuf::from(d);
-    }
-    directories::ProjectDirs::from("", "", "tingji").map(|d| d.config_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from(".tingji"))
+    tingji_workflow::paths::config_dir()
 }
 
 /// Progress on stderr: request n/N, what it is, elapsed and ETA; the streamed text on a TTY.
@@ -326,7 +282,7 @@ fn bench(gguf: Option<PathBuf>, server: &Path, threads: u32, transcript: &Path) 
     use tingji_llm::{ChatRequest, Message, Timings};
     let gguf = match gguf {
         Some(g) => g,
-        None => builtin_model(None)?,
+        None => tingji_workflow::builtin_gguf(None)?,
     };
     let t = Transcript::from_json(&std::fs::read_to_string(transcript)?)?;
     let mut text = String::new();
@@ -431,11 +387,11 @@ pub fn llm(cmd: LlmCmd) -> Result<()> {
                 println!("  {:<10} {} — {} ({where_})", p.id, p.label, if p.base_url.is_empty() { "--base-url required" } else { p.base_url });
             }
             println!("Built-in models in {}:", llm_dir().display());
-            let installed = installed_gguf();
+            let installed = tingji_workflow::installed_gguf();
             if installed.is_empty() {
                 println!("  (none)");
             }
-            let default = builtin_model(None).ok();
+            let default = tingji_workflow::builtin_gguf(None).ok();
             for p in installed {
                 let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
                 let mark = if Some(&p) == default.as_ref() { "  (default)" } else { "" };

@@ -11,10 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use tingji_asr::live::{Caption, LiveCaptioner, LiveConfig};
 use tingji_asr::{Engine, Strategy, TranscribeOptions, VadConfig};
-use tingji_capture::{AudioTap, CaptureError, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Role, Session, SessionState};
-use tingji_library::{KeepAs, MarkKind, NewMeeting, SourceKind};
+use tingji_capture::{AudioTap, CaptureError, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Role, Session};
+use tingji_workflow::recording;
 use tingji_models::ModelStore;
-use tingji_transcript::{ModelInfo, Parameters, Sampling, Script, Segment, SourceInfo, Transcript};
 
 #[derive(Parser)]
 pub struct RecordArgs {
@@ -75,38 +74,13 @@ pub fn devices(json: bool) -> Result<()> {
     Ok(())
 }
 
-fn recordings_dir(store: &ModelStore) -> PathBuf {
-    crate::data_dir(store).join("recordings")
-}
 
-/// Forwards written audio to the live captioner (queues only; never blocks the writer).
-struct CaptionTap(Arc<LiveCaptioner>);
 
-impl AudioTap for CaptionTap {
-    fn audio(&mut self, channel: u16, pos: u64, samples: &[f32], captured_at: Instant) {
-        self.0.push(channel, pos, samples, captured_at);
-    }
-    fn paused(&mut self) {
-        self.0.flush();
-    }
-}
 
-fn live_model_for(store: &ModelStore, language: &str) -> Result<String> {
-    let prefs: &[&str] = if language == "en" { &["tiny.en", "tiny", "base.en", "base-q8_0", "base"] } else { &["tiny", "base-q8_0", "base"] };
-    match crate::first_installed(store, prefs)? {
-        Some(m) => Ok(m),
-        None => crate::default_model(store),
-    }
-}
-
-fn speaker_of(session: &Session, channel: Option<u16>) -> Option<String> {
-    let ch = channel.unwrap_or(0);
-    session.channels.iter().find(|c| c.index == ch).map(|c| c.role.speaker().to_string())
-}
 
 pub fn record(a: RecordArgs) -> Result<()> {
     let store = ModelStore::open_default()?;
-    let dir = recordings_dir(&store);
+    let dir = tingji_workflow::paths::recordings_dir(&store);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     // Whatever a crash left behind comes first: repaired, never deleted.
     let mut scan = vec![dir.clone()];
@@ -132,7 +106,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
         }
         for (sp, s) in pending {
             let wav = sp.with_file_name(&s.wav);
-            let kept = kept_captions(&wav);
+            let kept = recording::kept_captions(&wav);
             finish_recording(&a, &store, &wav, &sp, s, (kept, "live"), wav.starts_with(&dir))?;
         }
         return Ok(());
@@ -140,7 +114,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
     let language = a.language.clone();
     let output = match &a.output {
         Some(o) => o.clone(),
-        None => dir.join(format!("recording-{}.wav", file_stamp())),
+        None => dir.join(recording::new_file_name()),
     };
     let mut cfg = RecorderConfig::new(a.mic.clone(), a.system.clone(), output.clone());
     cfg.max_duration = a.duration.map(Duration::from_secs_f64);
@@ -149,7 +123,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
     let live = if a.live {
         let name = match &a.live_model {
             Some(m) => m.clone(),
-            None => live_model_for(&store, &language)?,
+            None => tingji_workflow::live_model_for(&store, &language)?,
         };
         let engine = Arc::new(Engine::load(&store.resolve(&name)?, &name).with_context(|| format!("loading {name}"))?);
         eprintln!("live captions with {name}");
@@ -158,7 +132,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
             threads: tingji_asr::default_threads(),
             ..LiveConfig::default()
         };
-        let captions_path = output.with_extension("captions.jsonl");
+        let captions_path = recording::captions_path(&output);
         let tty = std::io::stdout().is_terminal();
         let roles: Arc<Mutex<Vec<Role>>> = Arc::default();
         let roles2 = roles.clone();
@@ -182,11 +156,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
             if c.is_final && !c.text.is_empty() {
                 // Kept next to the recording as they come, so a crash keeps them too.
                 if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&captions_path) {
-                    let _ = writeln!(
-                        f,
-                        "{}",
-                        serde_json::json!({"channel": c.channel, "start_ms": c.start_ms, "end_ms": c.end_ms, "text": c.text, "lag_ms": c.lag_ms})
-                    );
+                    let _ = writeln!(f, "{}", recording::caption_line(&c));
                 }
             }
         });
@@ -194,7 +164,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
     } else {
         None
     };
-    let tap = || -> Option<Box<dyn AudioTap>> { live.as_ref().map(|(c, _, _)| Box::new(CaptionTap(c.clone())) as Box<dyn AudioTap>) };
+    let tap = || -> Option<Box<dyn AudioTap>> { live.as_ref().map(|(c, _, _)| Box::new(recording::CaptionTap(c.clone())) as Box<dyn AudioTap>) };
     let (ev_tx, ev_rx) = mpsc::channel::<RecorderEvent>();
     let on_event = move |e| {
         let _ = ev_tx.send(e);
@@ -340,74 +310,8 @@ fn p95(lags: impl Iterator<Item = u64>) -> Option<u64> {
     Some(v[((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1])
 }
 
-/// `YYYY-MM-DD-HH-MM-SS` (UTC) of now, for a new recording's file name.
-fn file_stamp() -> String {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    format!("{}-{:02}", tingji_export::date(ms).replace([' ', ':'], "-"), ms.div_euclid(1000).rem_euclid(60))
-}
 
-/// The final captions written next to a recording as they came (`NAME.captions.jsonl`).
-fn kept_captions(wav: &Path) -> Vec<Caption> {
-    let Ok(text) = std::fs::read_to_string(wav.with_extension("captions.jsonl")) else { return Vec::new() };
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| Caption {
-            channel: v["channel"].as_u64().unwrap_or(0) as u16,
-            start_ms: v["start_ms"].as_u64().unwrap_or(0),
-            end_ms: v["end_ms"].as_u64().unwrap_or(0),
-            text: v["text"].as_str().unwrap_or("").to_string(),
-            is_final: true,
-            words: Vec::new(),
-            lag_ms: v["lag_ms"].as_u64().unwrap_or(0),
-        })
-        .filter(|c| !c.text.trim().is_empty())
-        .collect()
-}
 
-/// The live captions as a transcript version of their own.
-fn live_transcript(path: &Path, session: &Session, finals: &[Caption], model: &str) -> Transcript {
-    let mut segments: Vec<Segment> = finals
-        .iter()
-        .filter(|c| !c.text.trim().is_empty())
-        .map(|c| Segment {
-            start_ms: c.start_ms,
-            end_ms: c.end_ms.max(c.start_ms),
-            text: c.text.trim().to_string(),
-            channel: (session.channels.len() > 1).then_some(c.channel),
-            speaker: speaker_of(session, Some(c.channel)),
-            words: c.words.clone(),
-        })
-        .collect();
-    segments.sort_by_key(|s| (s.start_ms, s.channel.unwrap_or(0)));
-    Transcript {
-        version: tingji_transcript::SCHEMA_VERSION,
-        source: SourceInfo {
-            path: path.display().to_string(),
-            container: "wav".into(),
-            codec: "pcm_s16le".into(),
-            sample_rate: session.rate,
-            channels: session.channels.len() as u16,
-            track_note: None,
-        },
-        language: "auto".into(),
-        language_probability: None,
-        duration_ms: session.duration_ms,
-        model: ModelInfo { name: format!("{model} (live)"), ftype: None, multilingual: !model.ends_with(".en") },
-        parameters: Parameters {
-            language: "auto".into(),
-            sampling: Sampling::Greedy { best_of: 1 },
-            threads: tingji_asr::default_threads(),
-            initial_prompt: None,
-            temperature: 0.0,
-            temperature_inc: 0.0,
-            vad: true,
-            separate_channels: session.channels.len() > 1,
-            script: Script::Simplified,
-        },
-        segments,
-        warnings: vec!["live captions (fast model, short windows)".into()],
-    }
-}
 
 /// Full-quality pass over the recording, then the library: the meeting gets the full
 /// transcript as its current version and the live captions as a second one, plus the marks.
@@ -416,13 +320,13 @@ fn finish_recording(
     store: &ModelStore,
     wav: &Path,
     session_path: &Path,
-    mut session: Session,
-    (finals, live_model): (Vec<Caption>, &str),
+    session: Session,
+    captions: (Vec<Caption>, &str),
     owned: bool,
 ) -> Result<()> {
     let model_name = match &a.model {
         Some(m) => m.clone(),
-        None => crate::default_model(store)?,
+        None => tingji_workflow::default_whisper_model(store)?,
     };
     eprintln!("full-quality pass with {model_name} …");
     let engine = Engine::load(&store.resolve(&model_name)?, &model_name)?;
@@ -434,48 +338,13 @@ fn finish_recording(
         separate_channels: session.channels.len() > 1,
         ..TranscribeOptions::default()
     };
-    let mut t = crate::transcribe_one(&engine, wav, &opts, &crate::cancel_flag())?;
-    for s in &mut t.segments {
-        s.speaker = speaker_of(&session, s.channel);
-    }
+    let full = crate::transcribe_one(&engine, wav, &opts, &crate::cancel_flag())?;
+    let empty = full.segments.is_empty();
     let mut lib = crate::open_library()?;
-    let title = a.title.clone().unwrap_or_else(|| format!("Recording {}", wav.file_stem().map(|s| s.to_string_lossy().trim_start_matches("recording-").to_string()).unwrap_or_default()));
-    let meeting = NewMeeting {
-        title: Some(&title),
-        source_kind: Some(SourceKind::Recorded),
-        created_at: Some(session.started_at_ms),
-        ..Default::default()
-    };
-    let keep = if owned { KeepAs::Move } else { KeepAs::Copy };
-    let live_t = (!finals.is_empty()).then(|| live_transcript(wav, &session, &finals, live_model));
-    let id = match &live_t {
-        Some(lt) => {
-            let id = lib.import_meeting_with(lt, Some((wav, keep)), &meeting)?;
-            let v = lib.add_transcript_version(id, &t)?;
-            lib.set_current_version(v)?;
-            id
-        }
-        None => lib.import_meeting_with(&t, Some((wav, keep)), &meeting)?,
-    };
-    let m = lib.meeting(id)?;
-    if let (Some(v), Some(tr)) = (m.current_version, m.transcript.as_ref()) {
-        for mark in &session.marks {
-            let kind = match mark.kind.as_str() {
-                "question" => MarkKind::Question,
-                "todo" => MarkKind::Todo,
-                _ => MarkKind::Key,
-            };
-            // The segment being spoken at the mark (or the last one before it).
-            let idx = tr.segments.iter().rposition(|s| s.start_ms <= mark.at_ms).unwrap_or(0);
-            if !tr.segments.is_empty() {
-                lib.add_mark(v, idx as u32, kind)?;
-            }
-        }
-    }
-    session.state = SessionState::Imported;
-    session.save(session_path)?;
-    println!("{id}\t{}", title);
-    if t.segments.is_empty() {
+    let r = recording::FinishedRecording { wav, session_path, session, full, captions, title: a.title.clone(), owned };
+    let (id, title) = recording::import(&mut lib, r)?;
+    println!("{id}\t{title}");
+    if empty {
         bail!("the recording has no speech the model recognised (meeting {id} keeps the audio)");
     }
     Ok(())

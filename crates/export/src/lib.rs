@@ -91,6 +91,9 @@ impl std::str::FromStr for Format {
 }
 
 impl Format {
+    /// Every format, in the order an export dialog lists them.
+    pub const ALL: [Format; 8] = [Format::Md, Format::Docx, Format::Pdf, Format::Html, Format::Txt, Format::Srt, Format::Vtt, Format::Json];
+
     pub fn extension(self) -> &'static str {
         match self {
             Format::Txt => "txt",

@@ -32,6 +32,7 @@ impl TranscriptError {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Transcript {
     pub version: u32,
     pub source: SourceInfo,
@@ -50,6 +51,7 @@ pub struct Transcript {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SourceInfo {
     pub path: String,
     pub container: String,
@@ -61,6 +63,7 @@ pub struct SourceInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ModelInfo {
     pub name: String,
     /// ggml file type: "f16", "q8_0", "q5_0", …
@@ -70,6 +73,7 @@ pub struct ModelInfo {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case", tag = "strategy")]
 pub enum Sampling {
     Greedy { best_of: u32 },
@@ -77,6 +81,7 @@ pub enum Sampling {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum Script {
     /// Convert Chinese output to Simplified characters (the default).
@@ -89,6 +94,7 @@ pub enum Script {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Parameters {
     /// What the user asked for: "auto" or a language code.
     pub language: String,
@@ -106,6 +112,7 @@ pub struct Parameters {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Segment {
     pub start_ms: u64,
     pub end_ms: u64,
@@ -120,6 +127,7 @@ pub struct Segment {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Word {
     pub start_ms: u64,
     pub end_ms: u64,

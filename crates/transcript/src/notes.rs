@@ -14,6 +14,7 @@ pub const NOTES_SCHEMA_VERSION: u32 = 1;
 
 /// One kind of output. The names are the CLI's `--only` words and the library's `ai_notes.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum NoteKind {
     Summary,
@@ -90,6 +91,7 @@ impl std::str::FromStr for NoteKind {
 
 /// Everything generated about one transcript.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MeetingNotes {
     pub version: u32,
     /// Language the notes are written in (ISO-639-1).
@@ -132,6 +134,7 @@ pub struct MeetingNotes {
 
 /// A statement anchored to where the meeting said it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Point {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +142,7 @@ pub struct Point {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Chapter {
     pub title: String,
     pub summary: String,
@@ -147,12 +151,14 @@ pub struct Chapter {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SpeakerSummary {
     pub speaker: String,
     pub summary: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct QaPair {
     pub question: String,
     pub answer: String,
@@ -160,6 +166,7 @@ pub struct QaPair {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Action {
     pub task: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +179,7 @@ pub struct Action {
 
 /// Mind map: a tree of at most [`MindNode::MAX_DEPTH`] levels (the root is level 1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MindNode {
     pub text: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -199,6 +207,7 @@ impl MindNode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Translation {
     /// Target language (ISO-639-1).
     pub language: String,
@@ -207,12 +216,14 @@ pub struct Translation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Section {
     pub title: String,
     pub body: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,

@@ -1,0 +1,52 @@
+//! The glue the CLI (`tingji`) and the desktop app (`tingji-app`) share above the core crates,
+//! so neither front end holds workflow logic of its own:
+//! - where things live ([`paths`]): data, library, recordings, built-in LLMs, config;
+//! - which model to use when the user named none ([`choose`]);
+//! - a library meeting as an export [`tingji_export::Document`] ([`document`]);
+//! - a finished recording into the library with both transcript versions and its marks
+//!   ([`recording`]).
+//!
+//! No threads, no progress reporting, no UI: callers run these on their own workers.
+
+pub mod choose;
+pub mod document;
+pub mod paths;
+pub mod recording;
+
+pub use choose::{LlmChoice, builtin_gguf, chat_model, default_whisper_model, first_installed, installed_gguf, live_model_for};
+pub use document::{document, options as export_options, render as render_meeting};
+
+/// Errors of the workflow glue; `code()` is the stable code the front ends show.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error(transparent)]
+    Library(#[from] tingji_library::LibraryError),
+    #[error(transparent)]
+    Model(#[from] tingji_models::ModelError),
+    #[error(transparent)]
+    Llm(#[from] tingji_llm::LlmError),
+    #[error(transparent)]
+    Capture(#[from] tingji_capture::CaptureError),
+    #[error(transparent)]
+    Export(#[from] tingji_export::ExportError),
+    #[error("meeting {0} has no transcript")]
+    NoTranscript(i64),
+    #[error("no whisper model installed in {0}: download one or import a faster-whisper folder")]
+    NoWhisperModel(String),
+}
+
+impl WorkflowError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            WorkflowError::Library(e) => e.code(),
+            WorkflowError::Model(e) => e.code(),
+            WorkflowError::Llm(e) => e.code(),
+            WorkflowError::Capture(e) => e.code(),
+            WorkflowError::Export(e) => e.code(),
+            WorkflowError::NoTranscript(_) => "no_transcript",
+            WorkflowError::NoWhisperModel(_) => "model_missing",
+        }
+    }
+}
+
+pub type Result<T, E = WorkflowError> = std::result::Result<T, E>;

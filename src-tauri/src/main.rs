@@ -1,0 +1,16 @@
+// No console window on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("--write-bindings") {
+        let out = args.next().unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/src/bindings.ts").into());
+        if let Err(e) = tingji_app::write_bindings(std::path::Path::new(&out)) {
+            eprintln!("tingji-app: error[io]: writing {out}: {e}");
+            std::process::exit(1);
+        }
+        eprintln!("wrote {out}");
+        return;
+    }
+    tingji_app::run();
+}

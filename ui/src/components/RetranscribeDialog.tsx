@@ -1,0 +1,90 @@
+import { useState } from "react";
+import { commands, type JobEvent, type TimeRange } from "../bindings";
+import { useApp } from "../context";
+import { useT } from "../i18n";
+import { call, channel, showError } from "../lib/call";
+import { mmss } from "../lib/format";
+import { Field, LANGS, Modal, Progress } from "./ui";
+
+export function RetranscribeDialog({ meetingId, selection, onClose, onDone }: { meetingId: number; selection: TimeRange | null; onClose: () => void; onDone: () => void }) {
+  const t = useT();
+  const { info, settings } = useApp();
+  const [model, setModel] = useState(settings.file_model ?? "");
+  const [language, setLanguage] = useState(settings.language || "auto");
+  const [useRange, setUseRange] = useState(selection !== null);
+  const [job, setJob] = useState<{ jobId: number | null; stage: string; fraction: number | null; eta: number | null } | null>(null);
+
+  const run = async () => {
+    setJob({ jobId: null, stage: "", fraction: null, eta: null });
+    const ch = channel<JobEvent>((e) => {
+      if (e.kind === "progress") setJob({ jobId: e.job_id, stage: e.stage, fraction: e.fraction, eta: e.eta_ms });
+      else if (e.kind === "done") {
+        setJob(null);
+        onDone();
+      } else if (e.kind === "failed") {
+        setJob(null);
+        showError(e.error);
+      } else if (e.kind === "cancelled") setJob(null);
+    });
+    const r = await call(commands.retranscribe(meetingId, { model: model || null, language: language === "auto" ? null : language }, useRange ? selection : null, ch));
+    if (r === undefined) setJob(null);
+    else setJob((j) => (j ? { ...j, jobId: r.job_id } : j));
+  };
+
+  return (
+    <Modal
+      title={t("retr.title")}
+      onClose={job ? undefined : onClose}
+      testId="retranscribe-dialog"
+      footer={
+        job ? (
+          <button onClick={() => job.jobId !== null && void call(commands.cancelJob(job.jobId))}>{t("common.cancel")}</button>
+        ) : (
+          <>
+            <button onClick={onClose}>{t("common.cancel")}</button>
+            <button className="primary" data-testid="retranscribe-run" onClick={() => void run()}>
+              {t("retr.run")}
+            </button>
+          </>
+        )
+      }
+    >
+      <Field label={t("retr.model")}>
+        <select value={model} onChange={(e) => setModel(e.target.value)} disabled={!!job} data-testid="retranscribe-model">
+          <option value="">{t("settings.bestInstalled")}</option>
+          {info.whisper_models.map((m) => (
+            <option key={m.name} value={m.name}>
+              {m.name}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field label={t("retr.language")}>
+        <select value={language} onChange={(e) => setLanguage(e.target.value)} disabled={!!job}>
+          {LANGS.map((l) => (
+            <option key={l} value={l}>
+              {t(`lang.${l}`)}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {selection ? (
+        <label className="check">
+          <input type="checkbox" checked={useRange} onChange={(e) => setUseRange(e.target.checked)} disabled={!!job} />
+          {t("retr.range")} ({mmss(selection.start_ms)}–{mmss(selection.end_ms)})
+        </label>
+      ) : (
+        <p className="muted small">{t("retr.rangeNone")}</p>
+      )}
+      {job && (
+        <div data-testid="retranscribe-progress">
+          <Progress fraction={job.fraction} />
+          <span className="muted small">
+            {job.stage}
+            {job.eta !== null && ` · ${t("common.eta", { time: mmss(job.eta) })}`}
+          </span>
+        </div>
+      )}
+    </Modal>
+  );
+}

@@ -1,0 +1,75 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { perLang, shots, STR, waitText } from "./harness.mjs";
+
+test("settings: language switch, theme, models, provider, test connection", (t) =>
+  perLang(t, "settings", {}, async (page, lang) => {
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("lang-select").waitFor();
+    assert.equal(await page.getByTestId("data-dir").textContent(), "/home/user/.local/share/tingji");
+    await page.getByTestId("catalog-item").first().waitFor();
+    await shots(page, "settings", lang);
+
+    // switch the language → every nav string changes
+    const other = lang === "zh" ? "en" : "zh";
+    await page.getByTestId("lang-select").selectOption(other);
+    for (const k of ["library", "import", "record", "settings"]) await waitText(page, `[data-testid="nav-${k}"]`, (s) => s === STR[other][k]);
+    await page.getByTestId("lang-select").selectOption(lang);
+    await waitText(page, '[data-testid="nav-library"]', (s) => s === STR[lang].library);
+
+    // theme dark applies (root attribute + dark background), then light
+    await page.getByTestId("theme-select").selectOption("dark");
+    await page.waitForFunction(() => document.documentElement.dataset.theme === "dark");
+    await page.waitForTimeout(300);
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(bg, "rgb(20, 22, 29)");
+    await page.getByTestId("theme-select").selectOption("light");
+    await page.waitForFunction(() => document.documentElement.dataset.theme === "light");
+    const saved = await page.evaluate(() => window.__tingjiMock.state.settings.theme);
+    assert.equal(saved, "light");
+
+    // download a model: progress → installed
+    const tiny = page.getByTestId("catalog-item").filter({ has: page.locator(".model-name", { hasText: /^tiny$/ }) });
+    await tiny.getByTestId("catalog-download").click();
+    await tiny.locator('[role="progressbar"]').waitFor();
+    await tiny.locator(".chip.ok").waitFor({ timeout: 8000 });
+    await page.getByTestId("installed-models").filter({ hasText: "tiny" }).waitFor();
+
+    // builtin model test connection
+    await page.getByTestId("builtin-model-select").selectOption("qwen2.5-7b-instruct-q4_k_m.gguf");
+    await page.getByTestId("test-connection").click();
+    await waitText(page, '[data-testid="test-result"]', (s) => s.includes("412"));
+
+    // a cloud provider says data leaves the machine; test without key → error shown
+    await page.getByTestId("provider-select").selectOption("openai");
+    await waitText(page, '[data-testid="provider-privacy"]', (s) => /Cloud|云端/.test(s));
+    await page.getByTestId("test-connection").click();
+    await waitText(page, '[data-testid="test-result"]', (s) => s.includes("llm_unreachable"));
+    await page.getByTestId("api-key").fill("sk-test-123");
+    await page.getByRole("button", { name: lang === "zh" ? "保存密钥" : "Save key" }).click();
+    await page.getByText(lang === "zh" ? "已保存密钥（不会显示）。" : "A key is stored (it is never shown).").waitFor();
+    assert.equal(await page.getByTestId("api-key").inputValue(), "");
+    await page.getByTestId("test-connection").click();
+    await waitText(page, '[data-testid="test-result"]', (s) => s.includes("412"));
+    await page.getByTestId("provider-select").selectOption("ollama");
+    await waitText(page, '[data-testid="provider-privacy"]', (s) => /Local|本地/.test(s));
+    await shots(page, "settings-provider", lang);
+  }));
+
+test("onboarding: says what stays local, picks the language, Start saves", (t) =>
+  perLang(t, "onboarding", { onboarded: false }, async (page, lang) => {
+    const modal = page.getByTestId("onboarding");
+    await modal.waitFor();
+    await waitText(page, '[data-testid="onboarding"] h2', (s) => s.startsWith(STR[lang].onbTitle));
+    await shots(page, "onboarding", lang);
+    const other = lang === "zh" ? "en" : "zh";
+    await page.getByTestId("onboarding-lang").selectOption(other);
+    await waitText(page, '[data-testid="onboarding"] h2', (s) => s.startsWith(STR[other].onbTitle));
+    await page.getByTestId("onboarding-lang").selectOption(lang);
+    await page.getByTestId("onboarding-start").click();
+    await modal.waitFor({ state: "detached" });
+    const s = await page.evaluate(() => window.__tingjiMock.state.settings);
+    assert.equal(s.onboarded, true);
+    assert.equal(s.ui_language, lang);
+    assert.equal(await page.getByTestId("nav-library").textContent(), STR[lang].library);
+  }));
