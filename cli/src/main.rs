@@ -270,14 +270,6 @@ pub(crate) fn cancel_token() -> tingji_llm::Cancel {
     interrupt().1.clone()
 }
 
-pub(crate) fn default_model(store: &ModelStore) -> Result<String> {
-    Ok(tingji_workflow::default_whisper_model(store)?)
-}
-
-pub(crate) fn data_dir(store: &ModelStore) -> PathBuf {
-    tingji_workflow::paths::data_dir(store)
-}
-
 fn import_json(file: &Path) -> Result<()> {
     let json = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut lib = open_library()?;
@@ -287,7 +279,7 @@ fn import_json(file: &Path) -> Result<()> {
 }
 
 pub(crate) fn open_library() -> Result<tingji_library::Library> {
-    let root = library_cmd::library_root();
+    let root = tingji_workflow::paths::library_root();
     tingji_library::Library::open(&root).with_context(|| format!("open the library in {}", root.display()))
 }
 
@@ -368,7 +360,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
     let store = ModelStore::open_default()?;
     let model_name = match &a.model {
         Some(m) => m.clone(),
-        None => default_model(&store)?,
+        None => tingji_workflow::default_whisper_model(&store)?,
     };
     let model_path = store.resolve(&model_name)?;
     let display_name = if Path::new(&model_name).is_file() {
@@ -413,7 +405,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
     }
     let engine = Engine::load(&model_path, &display_name).with_context(|| format!("loading model {model_name}"))?;
     let cancel = cancel_flag();
-    let jobs_dir = data_dir(&store).join("jobs");
+    let jobs_dir = tingji_workflow::paths::data_dir(&store).join("jobs");
     let mut library = if keep_in_library { Some(open_library()?) } else { None };
     let mut failures = 0;
     for f in &a.files {

@@ -110,10 +110,6 @@ pub enum LlmCmd {
     },
 }
 
-pub fn llm_dir() -> PathBuf {
-    tingji_workflow::paths::llm_dir()
-}
-
 /// The chat model the flags and environment select.
 pub fn chat_model(a: &LlmArgs) -> Result<Box<dyn ChatModel>> {
     Ok(tingji_workflow::chat_model(&llm_choice(a))?)
@@ -163,7 +159,7 @@ pub fn notes_options(a: &NotesArgs) -> Result<NotesOptions> {
         o.kinds.push(NoteKind::Translation);
     }
     if let Some(t) = &a.template {
-        o.template = Some(Template::find(t, Some(&config_dir().join("templates")))?);
+        o.template = Some(Template::find(t, Some(&tingji_workflow::paths::config_dir().join("templates")))?);
         if a.only.is_empty() {
             o.kinds.clear();
         }
@@ -173,10 +169,6 @@ pub fn notes_options(a: &NotesArgs) -> Result<NotesOptions> {
         o.max_output_tokens = m.max(64);
     }
     Ok(o)
-}
-
-pub fn config_dir() -> PathBuf {
-    tingji_workflow::paths::config_dir()
 }
 
 /// Progress on stderr: request n/N, what it is, elapsed and ETA; the streamed text on a TTY.
@@ -386,7 +378,7 @@ pub fn llm(cmd: LlmCmd) -> Result<()> {
                 let where_ = if p.local { "on this machine" } else { "sends the transcript to the provider" };
                 println!("  {:<10} {} — {} ({where_})", p.id, p.label, if p.base_url.is_empty() { "--base-url required" } else { p.base_url });
             }
-            println!("Built-in models in {}:", llm_dir().display());
+            println!("Built-in models in {}:", tingji_workflow::paths::llm_dir().display());
             let installed = tingji_workflow::installed_gguf();
             if installed.is_empty() {
                 println!("  (none)");
@@ -406,7 +398,7 @@ pub fn llm(cmd: LlmCmd) -> Result<()> {
                 bail!("{} is not a GGUF model file", file.display());
             }
             let name = name.unwrap_or_else(|| file.file_stem().unwrap_or_default().to_string_lossy().to_lowercase());
-            let dir = llm_dir();
+            let dir = tingji_workflow::paths::llm_dir();
             std::fs::create_dir_all(&dir)?;
             let dest = dir.join(format!("{name}.gguf"));
             let tmp = dir.join(format!(".{name}.gguf.part"));

@@ -4,14 +4,14 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use tingji_asr::live::{Caption, LiveCaptioner, LiveConfig};
+use tingji_asr::live::{Caption, LiveConfig};
 use tingji_asr::{Engine, Strategy, TranscribeOptions, VadConfig};
-use tingji_capture::{AudioTap, CaptureError, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Role, Session};
+use tingji_capture::{AudioTap, CaptureError, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Session};
 use tingji_workflow::recording;
 use tingji_models::ModelStore;
 
@@ -132,17 +132,14 @@ pub fn record(a: RecordArgs) -> Result<()> {
             threads: tingji_asr::default_threads(),
             ..LiveConfig::default()
         };
-        let captions_path = recording::captions_path(&output);
         let tty = std::io::stdout().is_terminal();
-        let roles: Arc<Mutex<Vec<Role>>> = Arc::default();
-        let roles2 = roles.clone();
-        let captioner = LiveCaptioner::start(engine.clone(), lc, 2, move |c: Caption| {
-            let who = roles2.lock().ok().and_then(|r| r.get(c.channel as usize).map(|r| r.speaker())).unwrap_or("?");
+        let live = recording::LiveCaptions::start(engine, lc, &output, move |c: &Caption, who| {
             let kind = if c.is_final { "final" } else { "partial" };
             let line = format!(
-                "caption[{kind}] {}-{} {who}: {} (lag {:.1} s)",
+                "caption[{kind}] {}-{} {}: {} (lag {:.1} s)",
                 crate::fmt_ms(c.start_ms),
                 crate::fmt_ms(c.end_ms),
+                who.unwrap_or("?"),
                 c.text.trim(),
                 c.lag_ms as f64 / 1000.0
             );
@@ -153,18 +150,12 @@ pub fn record(a: RecordArgs) -> Result<()> {
                 let _ = writeln!(out, "{}{line}", if tty { "\r\x1b[2K" } else { "" });
             }
             let _ = out.flush();
-            if c.is_final && !c.text.is_empty() {
-                // Kept next to the recording as they come, so a crash keeps them too.
-                if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&captions_path) {
-                    let _ = writeln!(f, "{}", recording::caption_line(&c));
-                }
-            }
         });
-        Some((Arc::new(captioner), roles, engine))
+        Some((live, name))
     } else {
         None
     };
-    let tap = || -> Option<Box<dyn AudioTap>> { live.as_ref().map(|(c, _, _)| Box::new(recording::CaptionTap(c.clone())) as Box<dyn AudioTap>) };
+    let tap = || -> Option<Box<dyn AudioTap>> { live.as_ref().map(|(c, _)| c.tap()) };
     let (ev_tx, ev_rx) = mpsc::channel::<RecorderEvent>();
     let on_event = move |e| {
         let _ = ev_tx.send(e);
@@ -178,10 +169,8 @@ pub fn record(a: RecordArgs) -> Result<()> {
         }
         other => other?,
     };
-    if let Some((_, roles, _)) = &live
-        && let Ok(mut r) = roles.lock()
-    {
-        *r = recorder.channels().iter().map(|c| c.role).collect();
+    if let Some((c, _)) = &live {
+        c.set_channels(recorder.channels());
     }
     let chans: Vec<String> = recorder
         .channels()
@@ -257,10 +246,9 @@ pub fn record(a: RecordArgs) -> Result<()> {
     let rec = recorder.stop()?;
     let mut live_model = String::new();
     let finals = match live {
-        Some((captioner, _, engine)) => {
-            live_model = engine.details().name.clone();
-            let c = Arc::try_unwrap(captioner).map_err(|_| anyhow::anyhow!("caption worker still in use"))?;
-            let v = c.finish();
+        Some((captions, name)) => {
+            live_model = name;
+            let v = captions.finish(&rec.path);
             if let Some(p) = p95(v.iter().map(|c| c.lag_ms)) {
                 println!("live captions: {} final, lag p95 {:.1} s", v.len(), p as f64 / 1000.0);
             }

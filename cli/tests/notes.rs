@@ -167,24 +167,46 @@ fn every_output_through_a_llama_cpp_server() {
 }
 
 #[test]
-#[ignore = "the 0.5B model runs away in template sections (cut off at the length limit, 3 of 3 attempts); run by hand with a better GGUF: cargo test --release -p tingji-cli --test notes template -- --ignored"]
-fn template_translation_and_ask_through_a_llama_cpp_server() {
+fn connection_test_and_a_template_through_a_llama_cpp_server() {
+    let srv = LlamaServer::start(&env_path("TINGJI_GGUF_SMALL"), 4096);
+    let llm = ["--provider", "llamacpp", "--base-url", srv.url.as_str(), "--model", "test-model"];
+    // The connection check a user runs after configuring a server.
+    let out = tingji().args(["llm", "test"]).args(llm).output().unwrap();
+    assert_success(&out, "llm test");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("llamacpp/test-model answered \"") && !said.contains("answered \"\""), "{said}");
+    // A template's sections, on the crafted meeting (a team's status round, what the standup
+    // template is for; the AMI design meeting gave the 0.5B nothing to put under its titles).
+    let standup = data_fixture("meeting_en.json");
+    let out = tingji()
+        .args(["notes", standup.to_str().unwrap(), "--format", "json", "--template", "standup", "--only", "sections"])
+        .args(llm)
+        .output()
+        .unwrap();
+    assert_success(&out, "template");
+    let n1: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sections = n1["sections"].as_array().unwrap();
+    let titles: Vec<&str> = sections.iter().map(|s| s["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["Done since last time", "Planned next", "Blockers"]);
+    assert!(sections.iter().any(|s| !s["body"].as_str().unwrap().trim().is_empty()), "{sections:?}");
+    assert_eq!(n1["template"], "standup");
+}
+
+#[test]
+#[ignore = "the 0.5B does not return the {lines: [...]} translation of the AMI transcript (3 attempts, notes_invalid_output); run by hand with a better model"]
+fn translation_and_ask_through_a_llama_cpp_server() {
     let dir = tempfile::tempdir().unwrap();
     let (tpath, t) = ami_transcript(dir.path());
     let srv = LlamaServer::start(&env_path("TINGJI_GGUF_SMALL"), 4096);
     let llm = ["--provider", "llamacpp", "--base-url", srv.url.as_str(), "--model", "test-model"];
-    // A template's sections and a segment-aligned translation, in one run.
+    // A segment-aligned translation.
     let out = tingji()
-        .args(["notes", tpath.to_str().unwrap(), "--format", "json", "--template", "standup", "--translate-to", "zh"])
-        .args(["--only", "translation"])
+        .args(["notes", tpath.to_str().unwrap(), "--format", "json", "--translate-to", "zh", "--only", "translation"])
         .args(llm)
         .output()
         .unwrap();
-    assert_success(&out, "template + translation");
+    assert_success(&out, "translation");
     let n2: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let titles: Vec<&str> = n2["sections"].as_array().unwrap().iter().map(|s| s["title"].as_str().unwrap()).collect();
-    assert_eq!(titles, ["Done since last time", "Planned next", "Blockers"]);
-    assert_eq!(n2["template"], "standup");
     let tr = n2["translation"]["segments"].as_array().unwrap();
     assert_eq!(tr.len(), t["segments"].as_array().unwrap().len(), "one translation per segment");
     let cjk = tr.iter().filter(|s| s.as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))).count();
@@ -224,6 +246,9 @@ fn llm_failures_are_named_and_lose_nothing() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("error[llm_unreachable]"), "{err}");
     assert_eq!(std::fs::read(&t).unwrap(), before);
+    let out = tingji().args(["llm", "test", "--provider", "llamacpp", "--base-url", &dead]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[llm_unreachable]"));
     // Unknown provider, missing key, missing built-in model: named before any work starts.
     for (args, code) in [
         (vec!["--provider", "nope"], "llm_unknown_provider"),
@@ -386,13 +411,12 @@ fn three_hour_transcript(dir: &Path) -> (PathBuf, u64) {
     (p, ms)
 }
 
-#[test]
-#[ignore = "~17 min on 2 cores with the 0.5B (the smallest model that summarises usefully); run by hand: cargo test --release -p tingji-cli --test notes three_hour -- --ignored --nocapture"]
-fn a_three_hour_transcript_is_summarised_with_a_4k_context_by_map_reduce() {
+/// A 3-hour transcript through a server that enforces a 4,096-token context (it refuses any
+/// longer prompt), summarised by map → reduce over many windows.
+fn summarise_three_hours(gguf: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (tpath, _dur) = three_hour_transcript(dir.path());
-    // The server enforces the 4,096-token context and refuses any prompt longer than that.
-    let srv = LlamaServer::start(&env_path("TINGJI_GGUF_SMALL"), 4096);
+    let srv = LlamaServer::start(&env_path(gguf), 4096);
     let out = tingji()
         .args(["notes", tpath.to_str().unwrap(), "--format", "json", "--only", "summary", "--max-tokens", "200"])
         .args(["--provider", "llamacpp", "--base-url", srv.url.as_str(), "--context", "4096"])
@@ -415,4 +439,10 @@ fn a_three_hour_transcript_is_summarised_with_a_4k_context_by_map_reduce() {
     let warnings = n["warnings"].as_array().map_or(0, Vec::len);
     assert!(warnings * 4 <= parts, "most parts summarised: {warnings} of {parts} skipped");
     println!("3-hour transcript: {parts} parts, {} requests, {warnings} parts skipped; summary: {summary}", n["usage"]["requests"]);
+}
+
+#[test]
+#[ignore = "~20 min on 2 cores with the 0.5B (SmolLM2-135M took as long: wordier parts, more repairs), too long beside the rest of CI; run by hand: cargo test --release -p tingji-cli --test notes three_hour -- --ignored --nocapture"]
+fn a_three_hour_transcript_is_summarised_with_a_4k_context_by_map_reduce() {
+    summarise_three_hours("TINGJI_GGUF_SMALL");
 }

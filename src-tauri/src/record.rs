@@ -2,7 +2,6 @@
 //! live captions on a whisper worker of their own, and a ticker that sends levels to the UI.
 //! Everything here runs on blocking threads, never on the async runtime.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -10,7 +9,7 @@ use std::time::Duration;
 
 use tauri::ipc::Channel;
 use tingji_asr::Engine;
-use tingji_asr::live::{Caption, LiveCaptioner, LiveConfig};
+use tingji_asr::live::{Caption, LiveConfig};
 use tingji_capture::{AudioTap, DeviceSpec, Recorder, RecorderConfig, RecorderEvent, Role};
 use tingji_models::ModelStore;
 use tingji_workflow::recording;
@@ -20,7 +19,7 @@ use crate::error::AppResult;
 
 struct Active {
     recorder: Recorder,
-    captions: Option<(Arc<LiveCaptioner>, String)>,
+    captions: Option<(recording::LiveCaptions, String)>,
     ticker_stop: Arc<AtomicBool>,
     events: Channel<RecordEvent>,
     owned: bool,
@@ -68,25 +67,16 @@ impl Recordings {
             let engine = Arc::new(Engine::load(&store.resolve(&name)?, &name)?);
             let language = Some(settings.language.clone()).filter(|l| l != "auto" && !l.is_empty());
             let lc = LiveConfig { language, threads: tingji_asr::default_threads(), ..LiveConfig::default() };
-            let file = recording::captions_path(&output);
             let ev = events.clone();
-            let roles: Arc<Mutex<Vec<Role>>> = Arc::default();
-            let r2 = roles.clone();
-            let captioner = LiveCaptioner::start(engine, lc, 2, move |c: Caption| {
-                if c.is_final && !c.text.is_empty() {
-                    // Kept beside the recording as they come, so a crash keeps them too.
-                    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&file) {
-                        let _ = writeln!(f, "{}", recording::caption_line(&c));
-                    }
-                }
-                let speaker = r2.lock().ok().and_then(|r| r.get(c.channel as usize).map(|r| r.speaker().to_string())).unwrap_or_default();
+            let live = recording::LiveCaptions::start(engine, lc, &output, move |c: &Caption, speaker| {
+                let speaker = speaker.unwrap_or_default().to_string();
                 let _ = ev.send(RecordEvent::Caption { speaker, start_ms: c.start_ms, end_ms: c.end_ms, text: c.text.trim().to_string(), is_final: c.is_final });
             });
-            Some((Arc::new(captioner), name, roles))
+            Some((live, name))
         } else {
             None
         };
-        let tap: Option<Box<dyn AudioTap>> = captions.as_ref().map(|(c, _, _)| Box::new(recording::CaptionTap(c.clone())) as Box<dyn AudioTap>);
+        let tap: Option<Box<dyn AudioTap>> = captions.as_ref().map(|(c, _)| c.tap());
         let ev = events.clone();
         let on_event = move |e: RecorderEvent| {
             let out = match e {
@@ -103,14 +93,14 @@ impl Recordings {
             let _ = ev.send(out);
         };
         let recorder = Recorder::start(cfg, tap, on_event)?;
-        if let Some((_, _, roles)) = &captions {
-            *roles.lock().expect("roles") = recorder.channels().iter().map(|c| c.role).collect();
+        if let Some((c, _)) = &captions {
+            c.set_channels(recorder.channels());
         }
         let _ = events.send(RecordEvent::Started { path: output.display().to_string() });
         let ticker_stop = Arc::new(AtomicBool::new(false));
         *self.active.lock().expect("recording") = Some(Active {
             recorder,
-            captions: captions.map(|(c, n, _)| (c, n)),
+            captions,
             ticker_stop: ticker_stop.clone(),
             events: events.clone(),
             owned: true,
@@ -160,11 +150,7 @@ impl Recordings {
         a.ticker_stop.store(true, Ordering::SeqCst);
         let rec = a.recorder.stop()?;
         let (captions, live_model) = match a.captions {
-            Some((c, name)) => match Arc::try_unwrap(c) {
-                Ok(c) => (c.finish(), name),
-                // The tap still holds it only if the recorder thread is gone; the kept file has them.
-                Err(_) => (recording::kept_captions(&rec.path), name),
-            },
+            Some((c, name)) => (c.finish(&rec.path), name),
             None => (Vec::new(), String::new()),
         };
         let _ = a.events.send(RecordEvent::Stopped { path: rec.path.display().to_string(), duration_ms: rec.session.duration_ms });

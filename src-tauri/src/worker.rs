@@ -75,7 +75,7 @@ impl Jobs {
         std::thread::Builder::new()
             .name("inference".into())
             .spawn(move || {
-                let mut w = Worker { library_root, library: None, engine: None };
+                let mut w = Worker { library_root, library: None, engine: None, store: None };
                 for task in rx {
                     let id = w.run(task);
                     // The job is over: forget its cancel handles.
@@ -129,6 +129,8 @@ struct Worker {
     library: Option<Library>,
     /// The last whisper model used (loading one takes seconds).
     engine: Option<(String, Engine)>,
+    /// Where whisper models live (opened once, on first use).
+    store: Option<ModelStore>,
 }
 
 /// A job's result: a meeting and/or a file.
@@ -167,11 +169,18 @@ impl Worker {
         Ok(self.library.as_mut().expect("opened"))
     }
 
+    fn store(&mut self) -> AppResult<&ModelStore> {
+        if self.store.is_none() {
+            self.store = Some(ModelStore::open_default()?);
+        }
+        Ok(self.store.as_ref().expect("opened"))
+    }
+
     fn engine(&mut self, name: &str) -> AppResult<&Engine> {
         if self.engine.as_ref().is_none_or(|(n, _)| n != name) {
             self.engine = None;
-            let store = ModelStore::open_default()?;
-            let e = Engine::load(&store.resolve(name)?, name)?;
+            let path = self.store()?.resolve(name)?;
+            let e = Engine::load(&path, name)?;
             self.engine = Some((name.to_string(), e));
         }
         Ok(&self.engine.as_ref().expect("loaded").1)
@@ -243,7 +252,7 @@ impl Worker {
                 failed.map_or(Ok(Outcome::default()), Err)
             }
             Work::DownloadModel { name } => {
-                let store = ModelStore::open_default()?;
+                let store = self.store()?;
                 let mut on = |d: tingji_models::DownloadProgress| {
                     let f = d.total.filter(|t| *t > 0).map(|t| d.downloaded as f64 / t as f64);
                     p.report(format!("downloading {name}"), f);
@@ -252,7 +261,7 @@ impl Worker {
                 Ok(Outcome { meeting: None, path: Some(path) })
             }
             Work::ImportModel { dir, name } => {
-                let store = ModelStore::open_default()?;
+                let store = self.store()?;
                 let name = Some(name.as_str()).filter(|n| !n.is_empty());
                 let m = store.import_ct2(&dir, name, Quant::F16, &mut |f| p.report("converting".into(), Some(f as f64)))?;
                 Ok(Outcome { meeting: None, path: Some(m.path) })
@@ -265,11 +274,10 @@ impl Worker {
     }
 
     /// The model name and options for a request under the current settings.
-    fn options(&self, request: &TranscribeRequest, settings: &Settings) -> AppResult<(String, TranscribeOptions)> {
-        let store = ModelStore::open_default()?;
+    fn options(&mut self, request: &TranscribeRequest, settings: &Settings) -> AppResult<(String, TranscribeOptions)> {
         let model = match request.model.clone().or_else(|| settings.file_model.clone()) {
             Some(m) => m,
-            None => tingji_workflow::default_whisper_model(&store)?,
+            None => tingji_workflow::default_whisper_model(self.store()?)?,
         };
         let language = request.language.clone().unwrap_or_else(|| settings.language.clone());
         let opts = TranscribeOptions {
@@ -291,8 +299,7 @@ impl Worker {
         p: &mut Progress<'_>,
     ) -> AppResult<Result<Transcript, Vec<tingji_transcript::Segment>>> {
         let (model, mut opts) = self.options(request, settings)?;
-        let store = ModelStore::open_default()?;
-        let jobs_dir = tingji_workflow::paths::data_dir(&store).join("jobs");
+        let jobs_dir = tingji_workflow::paths::data_dir(self.store()?).join("jobs");
         // Resumable after a crash or a cancel: the same checkpoint folder the CLI uses.
         if range.is_none() {
             opts.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, path, &model, &opts));

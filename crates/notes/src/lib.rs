@@ -141,6 +141,7 @@ impl Runner<'_> {
         self.requests += 1;
         (self.on_event)(NotesEvent::Request { index: self.requests, what });
         let mut last = String::new();
+        let asked = messages.len();
         for attempt in 0..=self.repairs {
             if self.cancel.is_cancelled() {
                 return Err(NotesError::Cancelled);
@@ -175,7 +176,10 @@ impl Runner<'_> {
                     warn!("{what}: unusable answer (attempt {}): {e}", attempt + 1);
                     (self.on_event)(NotesEvent::Restart);
                     (self.on_event)(NotesEvent::Repair { what, error: &e });
-                    messages.push(Message::assistant(resp.text.chars().take(4000).collect::<String>()));
+                    // The bad answer goes back clipped: the reason says what to mend, and the
+                    // chunk plan reserves room for this turn, not for a second full answer.
+                    messages.truncate(asked);
+                    messages.push(Message::assistant(clip_tokens(&resp.text, 200).to_string()));
                     messages.push(Message::user(self.p.get("repair").replace("{error}", &e)));
                     last = e;
                 }
@@ -324,17 +328,33 @@ pub async fn generate(
         }
     }
 
-    // Reduce.
+    // Reduce. What the parts wrote is merged in rounds, each request holding as many of them
+    // as fit the context, until one answer remains (three hours are ~25 parts on 4k).
+    let merge_budget = context.saturating_sub(
+        tokens::estimate(&system) + tokens::estimate(r.p.get("merge_summary")).max(tokens::estimate(r.p.get("merge_speakers")))
+            + r.max_output_tokens as usize
+            + 300,
+    );
     if kinds.contains(&NoteKind::Summary) {
-        notes.summary = Some(if parts.summaries.len() > 1 {
-            let joined: String =
-                parts.summaries.iter().enumerate().map(|(i, s)| format!("({}) {s}\n", i + 1)).collect();
-            let msg = format!("{joined}\n{}", r.p.get("merge_summary"));
-            r.request("summary (merge)", vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Summary), read_summary)
-                .await?
-        } else {
-            parts.summaries.pop().unwrap_or_default()
-        });
+        let mut items = std::mem::take(&mut parts.summaries);
+        let mut round = 0;
+        while items.len() > 1 {
+            round += 1;
+            let mut next = Vec::new();
+            for g in merge_groups(&items, merge_budget) {
+                if g.len() == 1 {
+                    next.push(items[g.start].clone());
+                    continue;
+                }
+                let joined: String =
+                    items[g.clone()].iter().enumerate().map(|(i, s)| format!("({}) {}\n", i + 1, clip_tokens(s, merge_budget / 2))).collect();
+                let msg = format!("{joined}\n{}", r.p.get("merge_summary"));
+                let what = format!("summary (merge, round {round})");
+                next.push(r.request(&what, vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Summary), read_summary).await?);
+            }
+            items = next;
+        }
+        notes.summary = Some(items.pop().unwrap_or_default());
     }
     if kinds.contains(&NoteKind::KeyPoints) {
         notes.key_points = Some(merge::dedupe(parts.key_points, |p| p.text.clone(), |p| p.start_ms.unwrap_or(0), 0.6));
@@ -355,21 +375,38 @@ pub async fn generate(
         notes.actions = Some(merge::dedupe(parts.actions, |a| a.task.clone(), |a| a.start_ms, 0.6));
     }
     if kinds.contains(&NoteKind::Speakers) {
-        notes.speakers = Some(if multi && !parts.speakers.is_empty() {
-            let joined: String = parts.speakers.iter().map(|s| format!("{}: {}\n", s.speaker, s.summary)).collect();
-            let msg = format!("{joined}\n{}", r.p.get("merge_speakers"));
-            r.request("speakers (merge)", vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Speakers), |v| read_speakers(t, v))
-                .await?
-        } else {
-            parts.speakers
-        });
+        let mut merged = std::mem::take(&mut parts.speakers);
+        // Rounds as for the summary; a round that cannot shrink the list (every group already
+        // one line per speaker) ends it.
+        let mut round = 0;
+        while multi && merged.len() > 1 {
+            round += 1;
+            let lines: Vec<String> = merged.iter().map(|s| format!("{}: {}", s.speaker, s.summary)).collect();
+            let groups = merge_groups(&lines, merge_budget);
+            let mut next = Vec::new();
+            for g in &groups {
+                let joined: String = lines[g.clone()].iter().map(|l| format!("{}\n", clip_tokens(l, merge_budget / 2))).collect();
+                let msg = format!("{joined}\n{}", r.p.get("merge_speakers"));
+                let what = format!("speakers (merge, round {round})");
+                next.extend(
+                    r.request(&what, vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Speakers), |v| read_speakers(t, v))
+                        .await?,
+                );
+            }
+            let done = groups.len() == 1 || next.len() >= merged.len();
+            merged = next;
+            if done {
+                break;
+            }
+        }
+        notes.speakers = Some(merged);
     }
     if multi && kinds.contains(&NoteKind::MindMap) {
         let outline: String = match &notes.chapters {
             Some(c) if !c.is_empty() => c.iter().map(|c| format!("- {}: {}\n", c.title, c.summary)).collect(),
             _ => notes.summary.clone().unwrap_or_else(|| parts.summaries.join("\n")),
         };
-        let msg = format!("{outline}\n{}", r.p.get("merge_mind_map"));
+        let msg = format!("{}\n{}", clip_tokens(&outline, merge_budget), r.p.get("merge_mind_map"));
         notes.mind_map = Some(
             r.request("mind_map (merge)", vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::MindMap), read_mind_map)
                 .await?,
@@ -385,6 +422,39 @@ pub async fn generate(
     }
     notes.usage = r.usage;
     Ok(notes)
+}
+
+/// Consecutive groups of `items` whose joined text fits `budget` tokens, each of at least two
+/// items when two are left (a lone long item is clipped to half the budget when sent).
+fn merge_groups(items: &[String], budget: usize) -> Vec<Range<usize>> {
+    let cost = |s: &String| tokens::estimate(s).min(budget / 2) + 8;
+    let mut groups = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let mut end = start;
+        let mut sum = 0;
+        while end < items.len() && (end - start < 2 || sum + cost(&items[end]) <= budget) {
+            sum += cost(&items[end]);
+            end += 1;
+        }
+        groups.push(start..end);
+        start = end;
+    }
+    groups
+}
+
+/// The beginning of `text` that costs at most `max` tokens (by the pessimistic estimate).
+fn clip_tokens(text: &str, max: usize) -> &str {
+    if tokens::estimate(text) <= max {
+        return text;
+    }
+    let (mut lo, mut hi) = (0usize, text.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let cut = text.floor_char_boundary(mid);
+        if cut > lo && tokens::estimate(&text[..cut]) <= max { lo = cut } else { hi = mid - 1 }
+    }
+    &text[..text.floor_char_boundary(lo)]
 }
 
 #[derive(Default)]

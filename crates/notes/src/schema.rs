@@ -63,10 +63,10 @@ pub fn for_kind(kind: NoteKind) -> Value {
 
 /// A template's sections: the titles are fixed, so the grammar only lets the model fill bodies.
 pub fn sections(titles: &[&str]) -> Value {
-    object(
-        "sections",
-        item_array(json!({ "title": { "type": "string", "enum": titles }, "body": { "type": "string" } }), &["title", "body"], titles.len()),
-    )
+    // Every section, each with something in it (a small model otherwise returns empty bodies).
+    let mut list = item_array(json!({ "title": { "type": "string", "enum": titles }, "body": { "type": "string", "minLength": 1 } }), &["title", "body"], titles.len());
+    list["minItems"] = json!(titles.len());
+    object("sections", list)
 }
 
 pub fn ask() -> Value {
@@ -213,6 +213,23 @@ mod tests {
         assert_eq!(segment(&l[0], &["segment"]), Some(7));
         assert_eq!(text(&json!({"owner": "null"}), &["owner"]), None);
         assert!(list(&json!({"a": 1, "b": 2}), "actions", &[]).is_err());
+    }
+
+    /// A grammar writes properties in the schema's order: the task before its owner, the
+    /// question before its answer, a section's title before its body (a body that runs to the
+    /// length limit must not leave the section without a title).
+    #[test]
+    fn properties_keep_the_order_they_are_written_in() {
+        let keys = |v: &Value| v["properties"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let items = |k: NoteKind, key: &str| keys(&for_kind(k)["properties"][key]["items"]);
+        assert_eq!(items(NoteKind::Actions, "actions"), ["task", "owner", "due", "segment"]);
+        assert_eq!(items(NoteKind::Qa, "qa"), ["question", "answer", "segment"]);
+        assert_eq!(items(NoteKind::Chapters, "chapters"), ["title", "summary", "start_segment"]);
+        assert_eq!(keys(&sections(&["A", "B"])["properties"]["sections"]["items"]), ["title", "body"]);
+        assert_eq!(keys(&ask()), ["answer", "segments"]);
+        // And so it goes over the wire.
+        let wire = serde_json::to_string(&for_kind(NoteKind::Actions)).unwrap();
+        assert!(wire.find("\"task\"").unwrap() < wire.find("\"owner\"").unwrap(), "{wire}");
     }
 
     #[test]

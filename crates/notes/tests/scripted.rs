@@ -150,3 +150,25 @@ async fn a_long_transcript_is_mapped_over_chunks_and_merged_in_order() {
     assert_eq!(a[0].due, None);
     assert!(t.segments.iter().any(|s| s.start_ms == a[0].start_ms));
 }
+
+#[tokio::test]
+async fn many_long_part_summaries_are_merged_in_rounds_within_the_context() {
+    let t = transcript(600);
+    // A wordy model: every part's summary is ~300 tokens, so two dozen of them cannot be
+    // merged in one 2k request.
+    let long = "The team reviewed the quarterly budget numbers together and agreed to revisit them. ".repeat(12);
+    let answer = serde_json::json!({ "summary": long }).to_string();
+    let m = Scripted::new(&[answer.as_str()], 2048);
+    let opts = NotesOptions { kinds: vec![NoteKind::Summary], ..NotesOptions::default() };
+    let (r, events) = run(&m, &t, &opts).await;
+    let n = r.unwrap();
+    assert!(n.summary.unwrap().contains("quarterly budget"));
+    let chunks: usize = events.iter().find_map(|e| e.strip_prefix("plan ")?.split(' ').nth(1)?.parse().ok()).unwrap();
+    let prompts = m.prompts.lock().unwrap();
+    for p in prompts.iter() {
+        assert!(tingji_llm::tokens::estimate(p) + opts.max_output_tokens as usize <= 2048, "a prompt exceeds the context");
+    }
+    let merges = prompts.len() - chunks;
+    // More than one merge request (one would not fit), and fewer than one per part.
+    assert!(merges >= 2 && merges < chunks, "{chunks} parts, {merges} merges");
+}

@@ -1,10 +1,12 @@
 //! A finished recording into the library: the full-quality transcript as the current version,
 //! the live captions (if any) as a second version, the marks on the segments spoken at them.
 
+use std::io::Write;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use tingji_asr::live::Caption;
-use tingji_capture::{Session, SessionState};
+use tingji_asr::live::{Caption, LiveCaptioner, LiveConfig};
+use tingji_capture::{AudioTap, Role, Session, SessionState};
 use tingji_library::{KeepAs, Library, MarkKind, MeetingId, NewMeeting, SourceKind};
 use tingji_transcript::{ModelInfo, Parameters, Sampling, Script, Segment, SourceInfo, Transcript};
 
@@ -145,10 +147,63 @@ pub fn import(lib: &mut Library, r: FinishedRecording<'_>) -> Result<(MeetingId,
     Ok((id, title))
 }
 
-/// Forwards the recorder's written audio to a live captioner (queues only; never blocks the writer).
-pub struct CaptionTap(pub std::sync::Arc<tingji_asr::live::LiveCaptioner>);
+/// Live captions of a recording: a captioner on its own whisper worker, fed by the recorder's tap.
+/// Final captions are appended to [`captions_path`] as they come (a crash keeps them too), and
+/// every caption goes to the caller's callback with the speaker of its channel.
+pub struct LiveCaptions {
+    captioner: Arc<LiveCaptioner>,
+    /// Channel → role, known once the recorder has opened its devices.
+    roles: Arc<Mutex<Vec<Role>>>,
+}
 
-impl tingji_capture::AudioTap for CaptionTap {
+impl LiveCaptions {
+    pub fn start(
+        engine: Arc<tingji_asr::Engine>,
+        cfg: LiveConfig,
+        wav: &Path,
+        mut on_caption: impl FnMut(&Caption, Option<&'static str>) + Send + 'static,
+    ) -> LiveCaptions {
+        let file = captions_path(wav);
+        let roles: Arc<Mutex<Vec<Role>>> = Arc::default();
+        let r2 = roles.clone();
+        let captioner = LiveCaptioner::start(engine, cfg, 2, move |c: Caption| {
+            if c.is_final
+                && !c.text.is_empty()
+                && let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&file)
+            {
+                let _ = writeln!(f, "{}", caption_line(&c));
+            }
+            let speaker = r2.lock().ok().and_then(|r| r.get(c.channel as usize).map(|r| r.speaker()));
+            on_caption(&c, speaker);
+        });
+        LiveCaptions { captioner: Arc::new(captioner), roles }
+    }
+
+    /// The recorder's tap: queues audio for the captioner, never blocks the writer.
+    pub fn tap(&self) -> Box<dyn AudioTap> {
+        Box::new(CaptionTap(self.captioner.clone()))
+    }
+
+    /// Tells which channel is whose, from the started recorder.
+    pub fn set_channels(&self, channels: &[tingji_capture::ChannelInfo]) {
+        if let Ok(mut r) = self.roles.lock() {
+            *r = channels.iter().map(|c| c.role).collect();
+        }
+    }
+
+    /// The final captions, once the recorder has stopped (it drops its tap). Should the tap
+    /// still be held, the captions file beside the recording has them.
+    pub fn finish(self, wav: &Path) -> Vec<Caption> {
+        match Arc::try_unwrap(self.captioner) {
+            Ok(c) => c.finish(),
+            Err(_) => kept_captions(wav),
+        }
+    }
+}
+
+struct CaptionTap(Arc<LiveCaptioner>);
+
+impl AudioTap for CaptionTap {
     fn audio(&mut self, channel: u16, pos: u64, samples: &[f32], captured_at: std::time::Instant) {
         self.0.push(channel, pos, samples, captured_at);
     }
