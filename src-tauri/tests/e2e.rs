@@ -144,10 +144,12 @@ fn screenshots_of_every_screen(app: &App) {
         wd.click_css("[data-testid=nav-settings]");
         wd.select("[data-testid=lang-select]", lang);
         wd.select("[data-testid=theme-select]", theme);
-        std::thread::sleep(Duration::from_millis(500));
         // The language and theme really apply: a Chinese UI says 资料库, an English one Library.
-        let nav = wd.text_css("[data-testid=nav-library]");
-        assert!(if lang == "zh" { nav.contains("资料库") } else { nav.contains("Library") }, "nav says {nav:?} in {lang}");
+        let want = if lang == "zh" { "资料库" } else { "Library" };
+        wd.wait_for(&format!("the navigation in {lang}"), Duration::from_secs(15), |wd| {
+            wd.text_css("[data-testid=nav-library]").contains(want).then_some(())
+        });
+        std::thread::sleep(Duration::from_millis(300));
         let bg = wd.exec("return getComputedStyle(document.body).backgroundColor", json!([]));
         let dark = bg.as_str().and_then(|c| c.trim_start_matches("rgb(").split(',').next()?.trim().parse::<u32>().ok()).is_some_and(|r| r < 100);
         assert_eq!(dark, theme == "dark", "{theme} theme but the page background is {bg}");
