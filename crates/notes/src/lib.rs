@@ -238,34 +238,54 @@ pub async fn generate(
         requests: 0,
     };
     let context = opts.context_tokens.or(model.context_tokens()).unwrap_or(8192);
-    let chunks = plan_chunks(&r, context, opts.template.as_ref()).await?;
     let speakers_known = t.segments.iter().any(|s| s.speaker.as_deref().is_some_and(|s| !s.is_empty()));
     let map_kinds: Vec<NoteKind> = kinds
         .iter()
         .copied()
         .filter(|k| !matches!(k, NoteKind::Translation) && (*k != NoteKind::Speakers || speakers_known))
         .collect();
+    let chunks = plan_chunks(&r, context, &map_kinds, opts.template.as_ref()).await?;
     let multi = chunks.len() > 1;
-    let reduce_calls = if multi {
-        [NoteKind::Summary, NoteKind::Speakers, NoteKind::MindMap].iter().filter(|k| map_kinds.contains(k)).count()
+    let system = r.p.system();
+    // What the parts wrote is merged in rounds, each request holding as many of them as fit the
+    // context, until one answer remains (three hours are ~25 parts on 4k).
+    let merge_budget = context.saturating_sub(
+        tokens::estimate(&system) + tokens::estimate(r.p.get("merge_summary")).max(tokens::estimate(r.p.get("merge_speakers")))
+            + r.max_output_tokens as usize
+            + 300,
+    );
+    let answer_cost = r.max_output_tokens as usize;
+    let speaker_count = {
+        let mut names: Vec<&str> = t.segments.iter().filter_map(|s| s.speaker.as_deref()).filter(|s| !s.is_empty()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len().max(1)
+    };
+    // Merge requests are planned for answers as long as allowed, then re-planned from the real
+    // answers when the merging starts.
+    let summary_merges = if multi && map_kinds.contains(&NoteKind::Summary) {
+        merge_requests(vec![answer_cost; chunks.len()], merge_budget, answer_cost, 1)
     } else {
         0
     };
+    let mut speaker_merges = if multi && map_kinds.contains(&NoteKind::Speakers) {
+        merge_requests(vec![answer_cost / 2; chunks.len() * speaker_count], merge_budget, answer_cost / 2, speaker_count)
+    } else {
+        0
+    };
+    let mind_map_merge = usize::from(multi && map_kinds.contains(&NoteKind::MindMap));
     let per_chunk = map_kinds.iter().filter(|k| !(multi && **k == NoteKind::MindMap)).count();
     let translation_chunks = match &opts.translate_to {
         Some(_) if kinds.contains(&NoteKind::Translation) => translation_chunks(t, context, opts.max_output_tokens).len(),
         _ => 0,
     };
-    (r.on_event)(NotesEvent::Plan {
-        requests: per_chunk * chunks.len() + reduce_calls + translation_chunks,
-        chunks: chunks.len(),
-    });
+    let mut planned = per_chunk * chunks.len() + summary_merges + speaker_merges + mind_map_merge + translation_chunks;
+    (r.on_event)(NotesEvent::Plan { requests: planned, chunks: chunks.len() });
     info!("notes: {} chunk(s), {:?}", chunks.len(), map_kinds);
 
     let mut notes = MeetingNotes::new(&language, &model.name(), PROMPT_VERSION);
     notes.template = opts.template.as_ref().map(|t| t.name.clone());
     let mut parts = Parts::default();
-    let system = r.p.system();
     for (ci, range) in chunks.iter().enumerate() {
         let block = prompts::transcript_block(&r.p, t, range.clone());
         let label = |k: NoteKind| {
@@ -275,10 +295,7 @@ pub async fn generate(
             if multi && k == NoteKind::MindMap {
                 continue;
             }
-            let instruction = match k {
-                NoteKind::Sections => sections_instruction(&r.p, opts.template.as_ref().expect("sections need a template")),
-                _ => r.p.get(k.as_str()).to_string(),
-            };
+            let instruction = map_instruction(&r.p, k, multi, opts.template.as_ref());
             let messages = vec![Message::system(system.clone()), Message::user(format!("{block}\n{instruction}"))];
             let rg = range.clone();
             let what = label(k);
@@ -328,33 +345,27 @@ pub async fn generate(
         }
     }
 
-    // Reduce. What the parts wrote is merged in rounds, each request holding as many of them
-    // as fit the context, until one answer remains (three hours are ~25 parts on 4k).
-    let merge_budget = context.saturating_sub(
-        tokens::estimate(&system) + tokens::estimate(r.p.get("merge_summary")).max(tokens::estimate(r.p.get("merge_speakers")))
-            + r.max_output_tokens as usize
-            + 300,
-    );
-    if kinds.contains(&NoteKind::Summary) {
-        let mut items = std::mem::take(&mut parts.summaries);
-        let mut round = 0;
-        while items.len() > 1 {
-            round += 1;
-            let mut next = Vec::new();
-            for g in merge_groups(&items, merge_budget) {
-                if g.len() == 1 {
-                    next.push(items[g.start].clone());
-                    continue;
-                }
-                let joined: String =
-                    items[g.clone()].iter().enumerate().map(|(i, s)| format!("({}) {}\n", i + 1, clip_tokens(s, merge_budget / 2))).collect();
-                let msg = format!("{joined}\n{}", r.p.get("merge_summary"));
-                let what = format!("summary (merge, round {round})");
-                next.push(r.request(&what, vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Summary), read_summary).await?);
-            }
-            items = next;
+    // Reduce.
+    let mut replan = |r: &mut Runner<'_>, total: usize| {
+        if total != planned {
+            planned = total;
+            (r.on_event)(NotesEvent::Plan { requests: total, chunks: chunks.len() });
         }
-        notes.summary = Some(items.pop().unwrap_or_default());
+    };
+    if kinds.contains(&NoteKind::Summary) {
+        let items = std::mem::take(&mut parts.summaries);
+        let costs = items.iter().map(|s| tokens::estimate(s)).collect();
+        let rest = speaker_merges + mind_map_merge + translation_chunks;
+        let total = r.requests + merge_requests(costs, merge_budget, answer_cost, 1) + rest;
+        replan(&mut r, total);
+        let merged = merge_in_rounds(items, merge_budget, true, String::clone, async |round, joined| {
+            let msg = format!("{joined}\n{}", r.p.get("merge_summary"));
+            let what = format!("summary (merge, round {round})");
+            let one = r.request(&what, vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Summary), read_summary).await?;
+            Ok(vec![one])
+        })
+        .await?;
+        notes.summary = Some(merged.into_iter().next().unwrap_or_default());
     }
     if kinds.contains(&NoteKind::KeyPoints) {
         notes.key_points = Some(merge::dedupe(parts.key_points, |p| p.text.clone(), |p| p.start_ms.unwrap_or(0), 0.6));
@@ -375,31 +386,24 @@ pub async fn generate(
         notes.actions = Some(merge::dedupe(parts.actions, |a| a.task.clone(), |a| a.start_ms, 0.6));
     }
     if kinds.contains(&NoteKind::Speakers) {
-        let mut merged = std::mem::take(&mut parts.speakers);
-        // Rounds as for the summary; a round that cannot shrink the list (every group already
-        // one line per speaker) ends it.
-        let mut round = 0;
-        while multi && merged.len() > 1 {
-            round += 1;
-            let lines: Vec<String> = merged.iter().map(|s| format!("{}: {}", s.speaker, s.summary)).collect();
-            let groups = merge_groups(&lines, merge_budget);
-            let mut next = Vec::new();
-            for g in &groups {
-                let joined: String = lines[g.clone()].iter().map(|l| format!("{}\n", clip_tokens(l, merge_budget / 2))).collect();
+        let items = std::mem::take(&mut parts.speakers);
+        let line = |s: &SpeakerSummary| format!("{}: {}", s.speaker, s.summary);
+        // A round that cannot shrink the list (every group already one line per speaker) ends it.
+        notes.speakers = Some(if multi {
+            let costs = items.iter().map(|s| tokens::estimate(&line(s))).collect();
+            speaker_merges = merge_requests(costs, merge_budget, answer_cost / 2, speaker_count);
+            let total = r.requests + speaker_merges + mind_map_merge + translation_chunks;
+            replan(&mut r, total);
+            merge_in_rounds(items, merge_budget, false, line, async |round, joined| {
                 let msg = format!("{joined}\n{}", r.p.get("merge_speakers"));
                 let what = format!("speakers (merge, round {round})");
-                next.extend(
-                    r.request(&what, vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Speakers), |v| read_speakers(t, v))
-                        .await?,
-                );
-            }
-            let done = groups.len() == 1 || next.len() >= merged.len();
-            merged = next;
-            if done {
-                break;
-            }
-        }
-        notes.speakers = Some(merged);
+                r.request(&what, vec![Message::system(system.clone()), Message::user(msg)], schema::for_kind(NoteKind::Speakers), |v| read_speakers(t, v))
+                    .await
+            })
+            .await?
+        } else {
+            items
+        });
     }
     if multi && kinds.contains(&NoteKind::MindMap) {
         let outline: String = match &notes.chapters {
@@ -424,23 +428,89 @@ pub async fn generate(
     Ok(notes)
 }
 
-/// Consecutive groups of `items` whose joined text fits `budget` tokens, each of at least two
-/// items when two are left (a lone long item is clipped to half the budget when sent).
-fn merge_groups(items: &[String], budget: usize) -> Vec<Range<usize>> {
-    let cost = |s: &String| tokens::estimate(s).min(budget / 2) + 8;
+/// Consecutive groups of items costing `costs` tokens that fit `budget` together, each of at
+/// least two items when two are left (a lone long item is clipped to half the budget when sent).
+fn merge_groups(costs: &[usize], budget: usize) -> Vec<Range<usize>> {
+    let cost = |c: usize| c.min(budget / 2) + 8;
     let mut groups = Vec::new();
     let mut start = 0;
-    while start < items.len() {
+    while start < costs.len() {
         let mut end = start;
         let mut sum = 0;
-        while end < items.len() && (end - start < 2 || sum + cost(&items[end]) <= budget) {
-            sum += cost(&items[end]);
+        while end < costs.len() && (end - start < 2 || sum + cost(costs[end]) <= budget) {
+            sum += cost(costs[end]);
             end += 1;
         }
         groups.push(start..end);
         start = end;
     }
     groups
+}
+
+/// Merges `items` in rounds: every group of items whose lines fit `budget` is sent to `merge`
+/// (the round number, the group's lines) and replaced by its answer; a lone item passes
+/// through. Rounds repeat until one item is left, the last round had one group, or a round
+/// did not shrink the list.
+async fn merge_in_rounds<T: Clone>(
+    mut items: Vec<T>,
+    budget: usize,
+    numbered: bool,
+    line: impl Fn(&T) -> String,
+    mut merge: impl AsyncFnMut(usize, String) -> Result<Vec<T>>,
+) -> Result<Vec<T>> {
+    let mut round = 0;
+    while items.len() > 1 {
+        round += 1;
+        let lines: Vec<String> = items.iter().map(&line).collect();
+        let costs: Vec<usize> = lines.iter().map(|l| tokens::estimate(l)).collect();
+        let groups = merge_groups(&costs, budget);
+        let mut next = Vec::new();
+        for g in &groups {
+            if g.len() == 1 {
+                next.push(items[g.start].clone());
+                continue;
+            }
+            let joined: String = lines[g.clone()]
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let l = clip_tokens(l, budget / 2);
+                    if numbered { format!("({}) {l}\n", i + 1) } else { format!("{l}\n") }
+                })
+                .collect();
+            next.extend(merge(round, joined).await?);
+        }
+        let done = groups.len() == 1 || next.len() >= items.len();
+        items = next;
+        if done {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// The requests [`merge_in_rounds`] makes for items costing `costs` tokens when each merge
+/// answers with `per_answer` items of `answer_cost` tokens.
+fn merge_requests(mut costs: Vec<usize>, budget: usize, answer_cost: usize, per_answer: usize) -> usize {
+    let mut requests = 0;
+    while costs.len() > 1 {
+        let groups = merge_groups(&costs, budget);
+        let mut next = Vec::new();
+        for g in &groups {
+            if g.len() == 1 {
+                next.push(costs[g.start]);
+            } else {
+                requests += 1;
+                next.extend(std::iter::repeat_n(answer_cost, per_answer.min(g.len())));
+            }
+        }
+        let done = groups.len() == 1 || next.len() >= costs.len();
+        costs = next;
+        if done {
+            break;
+        }
+    }
+    requests
 }
 
 /// The beginning of `text` that costs at most `max` tokens (by the pessimistic estimate).
@@ -470,16 +540,22 @@ struct Parts {
     sections: Vec<Vec<Section>>,
 }
 
-/// Segment ranges whose prompt fits `context` with room for the instruction and the answer.
-/// Consecutive chunks share up to two segments so nothing said across a border is lost.
-async fn plan_chunks(r: &Runner<'_>, context: usize, tpl: Option<&Template>) -> Result<Vec<Range<usize>>> {
-    let longest_instruction = NoteKind::ALL
+/// What a map request asks of one chunk (a part of a longer meeting gets a shorter summary).
+fn map_instruction(p: &Prompts, k: NoteKind, multi: bool, tpl: Option<&Template>) -> String {
+    match k {
+        NoteKind::Sections => sections_instruction(p, tpl.expect("sections need a template")),
+        NoteKind::Summary if multi => p.get("part_summary").to_string(),
+        _ => p.get(k.as_str()).to_string(),
+    }
+}
+
+/// Segment ranges whose prompt fits `context` with room for the longest instruction of `kinds`
+/// and the answer. Consecutive chunks share up to two segments so nothing said across a border
+/// is lost.
+async fn plan_chunks(r: &Runner<'_>, context: usize, kinds: &[NoteKind], tpl: Option<&Template>) -> Result<Vec<Range<usize>>> {
+    let longest_instruction = kinds
         .iter()
-        .filter_map(|k| match k {
-            NoteKind::Sections => tpl.map(|t| sections_instruction(&r.p, t)),
-            NoteKind::Translation => None,
-            _ => Some(r.p.get(k.as_str()).to_string()),
-        })
+        .flat_map(|&k| [map_instruction(&r.p, k, false, tpl), map_instruction(&r.p, k, true, tpl)])
         .map(|s| tokens::estimate(&s))
         .max()
         .unwrap_or(0);
@@ -503,14 +579,31 @@ async fn plan_chunks(r: &Runner<'_>, context: usize, tpl: Option<&Template>) -> 
             sum += cost[end];
             end += 1;
         }
-        // The estimate is pessimistic; still, check the real count where the model can tell.
+        // The estimate is pessimistic. Where the model can count, the chunk grows once by what
+        // its real count leaves free (scaled by how far off the estimate was for this chunk),
+        // and shrinks until the real count fits.
+        let mut grown = false;
         loop {
             let block = prompts::transcript_block(&r.p, t, start..end);
             let exact = r.count(&block).await?;
-            if exact <= budget || end - start <= 1 {
-                break;
+            if exact > budget && end - start > 1 {
+                end = start + ((end - start) * 9 / 10).max(1);
+                continue;
             }
-            end = start + ((end - start) * 9 / 10).max(1);
+            if !grown && end < n {
+                grown = true;
+                let estimate = tokens::estimate(&block).max(1);
+                let mut real = exact;
+                let before = end;
+                while end < n && real + cost[end] * exact / estimate <= budget {
+                    real += cost[end] * exact / estimate;
+                    end += 1;
+                }
+                if end > before {
+                    continue;
+                }
+            }
+            break;
         }
         chunks.push(start..end);
         if end >= n {
@@ -738,29 +831,27 @@ async fn translate(r: &mut Runner<'_>, target: &str, context: usize) -> Result<T
     let chunks = translation_chunks(t, context, r.max_output_tokens);
     let total = chunks.len();
     for (ci, rg) in chunks.into_iter().enumerate() {
-        let src: String = rg.clone().map(|i| format!("[{i}] {}\n", t.segments[i].text.trim())).collect();
-        let instr = tp.get("translation").replace("{language}", tp.language_name());
+        let n = rg.len();
+        let src: String = rg.clone().enumerate().map(|(k, i)| format!("({}) {}\n", k + 1, t.segments[i].text.trim())).collect();
+        let instr = tp.get("translation").replace("{language}", tp.language_name()).replace("{n}", &n.to_string());
         let messages = vec![Message::system(system.clone()), Message::user(format!("{instr}\n\n{src}"))];
-        let rg2 = rg.clone();
         let got = r
-            .request(&format!("translation {}/{}", ci + 1, total), messages, schema::for_kind(NoteKind::Translation), |v| {
+            .request(&format!("translation {}/{}", ci + 1, total), messages, schema::translation(Some(n)), |v| {
                 let list = schema::list(v, "lines", &["translations", "items"])?;
-                let mut out = Vec::new();
-                for (k, it) in list.iter().enumerate() {
-                    let text = schema::text(it, &["text", "translation"]).unwrap_or_default();
-                    let seg = schema::segment(it, &["segment", "id"]).map(|s| s as usize).unwrap_or(rg2.start + k);
-                    if rg2.contains(&seg) {
-                        out.push((seg, text));
-                    }
-                }
-                if out.is_empty() {
-                    return Err("expected {\"lines\": [{\"segment\": N, \"text\": \"...\"}]} for the numbered lines".into());
+                // Strings in order; objects with a text are taken in order too (a server
+                // without a grammar may answer in the older numbered shape).
+                let out: Vec<String> = list
+                    .iter()
+                    .map(|it| it.as_str().map(|s| s.trim().to_string()).or_else(|| schema::text(it, &["text", "translation"])).unwrap_or_default())
+                    .collect();
+                if out.len() != n || out.iter().all(String::is_empty) {
+                    return Err(format!("expected {{\"lines\": [...]}} with exactly {n} translated lines, one per line in order; got {}", out.len()));
                 }
                 Ok(out)
             })
             .await?;
-        for (seg, text) in got {
-            lines[seg] = text;
+        for (i, text) in rg.zip(got) {
+            lines[i] = text;
         }
     }
     Ok(Translation { language: target.to_string(), segments: lines })

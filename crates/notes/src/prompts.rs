@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use tingji_transcript::Transcript;
 
 /// Changes whenever a prompt text, the line format or a schema changes; stored with the notes.
-pub const PROMPT_VERSION: &str = "notes-2";
+pub const PROMPT_VERSION: &str = "notes-3";
 
 const EN: &str = include_str!("../../../assets/prompts/en.json");
 const ZH: &str = include_str!("../../../assets/prompts/zh.json");

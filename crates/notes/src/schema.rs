@@ -56,9 +56,20 @@ pub fn for_kind(kind: NoteKind) -> Value {
             item_array(json!({ "task": s, "owner": opt, "due": opt, "segment": n }), &["task", "owner", "due", "segment"], 15),
         ),
         NoteKind::MindMap => mind_node(4),
-        NoteKind::Translation => object("lines", item_array(json!({ "segment": n, "text": s }), &["segment", "text"], 100)),
+        NoteKind::Translation => translation(None),
         NoteKind::Sections => object("sections", item_array(json!({ "title": s, "body": s }), &["title", "body"], 12)),
     }
+}
+
+/// A translation: one string per source line, in order (exactly `lines` of them when known).
+/// Positions, not segment numbers: a small model copies the example's number or restarts the
+/// count, but a grammar can hold it to the right number of strings.
+pub fn translation(lines: Option<usize>) -> Value {
+    let mut list = json!({ "type": "array", "items": { "type": "string" }, "maxItems": lines.unwrap_or(100) });
+    if let Some(n) = lines {
+        list["minItems"] = json!(n);
+    }
+    object("lines", list)
 }
 
 /// A template's sections: the titles are fixed, so the grammar only lets the model fill bodies.

@@ -171,4 +171,25 @@ async fn many_long_part_summaries_are_merged_in_rounds_within_the_context() {
     let merges = prompts.len() - chunks;
     // More than one merge request (one would not fit), and fewer than one per part.
     assert!(merges >= 2 && merges < chunks, "{chunks} parts, {merges} merges");
+    // The progress total counts the merge rounds: the plan is corrected once the parts' real
+    // summaries are known, and then says exactly how many requests were made.
+    let plans: Vec<usize> = events.iter().filter_map(|e| e.strip_prefix("plan ")?.split(' ').next()?.parse().ok()).collect();
+    assert_eq!(*plans.last().unwrap(), prompts.len(), "plans {plans:?}");
+    assert!(plans[0] >= prompts.len(), "the first plan counts merges for answers as long as allowed: {plans:?}");
+}
+
+#[tokio::test]
+async fn a_translation_is_aligned_by_position_and_a_wrong_count_is_repaired() {
+    let t = transcript(3);
+    // First answer: one line short (refused with the count), then the three lines in order.
+    let m = Scripted::new(&[r#"{"lines": ["第一", "第二"]}"#, r#"{"lines": ["第一行", "第二行", "第三行"]}"#], 8192);
+    let opts = NotesOptions { kinds: vec![NoteKind::Translation], translate_to: Some("zh".into()), ..NotesOptions::default() };
+    let (r, events) = run(&m, &t, &opts).await;
+    let tr = r.unwrap().translation.unwrap();
+    assert_eq!(tr.language, "zh");
+    assert_eq!(tr.segments, ["第一行", "第二行", "第三行"]);
+    assert!(events.iter().any(|e| e.contains("exactly 3 translated lines") && e.contains("got 2")), "{events:?}");
+    // The model sees the lines numbered from 1 and the count it must return.
+    let prompts = m.prompts.lock().unwrap();
+    assert!(prompts[0].contains("(1) In part 0 Bob said") && prompts[0].contains("(3) In part 2") && prompts[0].contains("正好 3 条"), "{}", prompts[0]);
 }
