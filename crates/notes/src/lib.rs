@@ -268,7 +268,7 @@ pub async fn generate(
     } else {
         0
     };
-    let mut speaker_merges = if multi && map_kinds.contains(&NoteKind::Speakers) {
+    let speaker_merges = if multi && map_kinds.contains(&NoteKind::Speakers) {
         merge_requests(vec![answer_cost / 2; chunks.len() * speaker_count], merge_budget, answer_cost / 2, speaker_count)
     } else {
         0
@@ -391,8 +391,7 @@ pub async fn generate(
         // A round that cannot shrink the list (every group already one line per speaker) ends it.
         notes.speakers = Some(if multi {
             let costs = items.iter().map(|s| tokens::estimate(&line(s))).collect();
-            speaker_merges = merge_requests(costs, merge_budget, answer_cost / 2, speaker_count);
-            let total = r.requests + speaker_merges + mind_map_merge + translation_chunks;
+            let total = r.requests + merge_requests(costs, merge_budget, answer_cost / 2, speaker_count) + mind_map_merge + translation_chunks;
             replan(&mut r, total);
             merge_in_rounds(items, merge_budget, false, line, async |round, joined| {
                 let msg = format!("{joined}\n{}", r.p.get("merge_speakers"));
