@@ -4,7 +4,7 @@ import { useApp } from "../context";
 import { useT } from "../i18n";
 import { call, channel, showError } from "../lib/call";
 import { mmss } from "../lib/format";
-import { Field, LANGS, Modal, Progress } from "./ui";
+import { Choice, Field, LANGS, Modal, ModelChoice, Progress } from "./ui";
 
 export function RetranscribeDialog({ meetingId, selection, onClose, onDone }: { meetingId: number; selection: TimeRange | null; onClose: () => void; onDone: () => void }) {
   const t = useT();
@@ -50,23 +50,10 @@ export function RetranscribeDialog({ meetingId, selection, onClose, onDone }: { 
       }
     >
       <Field label={t("retr.model")}>
-        <select value={model} onChange={(e) => setModel(e.target.value)} disabled={!!job} data-testid="retranscribe-model">
-          <option value="">{t("settings.bestInstalled")}</option>
-          {info.whisper_models.map((m) => (
-            <option key={m.name} value={m.name}>
-              {m.name}
-            </option>
-          ))}
-        </select>
+        <ModelChoice testId="retranscribe-model" value={model} onChange={setModel} models={info.whisper_models.map((m) => m.name)} disabled={!!job} />
       </Field>
       <Field label={t("retr.language")}>
-        <select value={language} onChange={(e) => setLanguage(e.target.value)} disabled={!!job}>
-          {LANGS.map((l) => (
-            <option key={l} value={l}>
-              {t(`lang.${l}`)}
-            </option>
-          ))}
-        </select>
+        <Choice value={language} onChange={setLanguage} options={LANGS.map((l) => ({ value: l, label: t(`lang.${l}`) }))} disabled={!!job} />
       </Field>
       {selection ? (
         <label className="check">

@@ -106,3 +106,25 @@ export function Field({ label, children, hint }: { label: string; children: Reac
 }
 
 export const LANGS = ["auto", "zh", "en", "ja", "ko", "fr", "de", "es"] as const;
+
+export type Option = { value: string; label: string };
+
+/** A select over `options`, with an optional `first` entry for "none" / "the best installed". */
+export function Choice({ value, onChange, options, first, disabled, testId }: { value: string; onChange: (value: string) => void; options: readonly Option[]; first?: Option; disabled?: boolean; testId?: string }) {
+  return (
+    <select data-testid={testId} value={value} onChange={(e) => onChange(e.target.value)} disabled={disabled}>
+      {first && <option value={first.value}>{first.label}</option>}
+      {options.map((o) => (
+        <option key={o.value} value={o.value}>
+          {o.label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** A model by name; "" is the best installed one. */
+export function ModelChoice({ value, onChange, models, disabled, testId }: { value: string; onChange: (value: string) => void; models: readonly string[]; disabled?: boolean; testId?: string }) {
+  const t = useT();
+  return <Choice value={value} onChange={onChange} options={models.map((m) => ({ value: m, label: m }))} first={{ value: "", label: t("settings.bestInstalled") }} disabled={disabled} testId={testId} />;
+}

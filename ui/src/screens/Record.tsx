@@ -5,7 +5,7 @@ import { useT } from "../i18n";
 import { call, channel, showError } from "../lib/call";
 import { addCaption, type Caption } from "../lib/captions";
 import { mmss } from "../lib/format";
-import { Field, Progress } from "../components/ui";
+import { Choice, Field, Progress } from "../components/ui";
 import { Icon } from "../components/Icon";
 import { toastStore } from "../lib/toast";
 
@@ -148,8 +148,9 @@ export function RecordScreen({ active, onRecover }: { active: boolean; onRecover
   }, [active, phase, mark]);
 
   const recording = phase === "recording" || phase === "stopping";
-  const mics = devices.filter((d) => d.role === "mic");
-  const systems = devices.filter((d) => d.role === "system");
+  const none = { value: NONE, label: t("record.none") };
+  const deviceOptions = (role: DeviceItem["role"]) =>
+    devices.filter((d) => d.role === role).map((d) => ({ value: d.id, label: d.is_default ? `${d.name} (${t("common.default")})` : d.name }));
   const speakerName = (s: string) => (s === "me" ? t("record.me") : s === "them" ? t("record.them") : s);
 
   return (
@@ -171,26 +172,10 @@ export function RecordScreen({ active, onRecover }: { active: boolean; onRecover
       <div className="record-grid">
         <section className="card record-controls">
           <Field label={t("record.mic")}>
-            <select data-testid="mic-select" value={mic} onChange={(e) => setMic(e.target.value)} disabled={phase !== "idle"}>
-              <option value={NONE}>{t("record.none")}</option>
-              {mics.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name}
-                  {d.is_default ? ` (${t("common.default")})` : ""}
-                </option>
-              ))}
-            </select>
+            <Choice testId="mic-select" value={mic} onChange={setMic} first={none} options={deviceOptions("mic")} disabled={phase !== "idle"} />
           </Field>
           <Field label={t("record.system")}>
-            <select data-testid="system-select" value={system} onChange={(e) => setSystem(e.target.value)} disabled={phase !== "idle"}>
-              <option value={NONE}>{t("record.none")}</option>
-              {systems.map((d) => (
-                <option key={d.id} value={d.id}>
-                  {d.name}
-                  {d.is_default ? ` (${t("common.default")})` : ""}
-                </option>
-              ))}
-            </select>
+            <Choice testId="system-select" value={system} onChange={setSystem} first={none} options={deviceOptions("system")} disabled={phase !== "idle"} />
           </Field>
           <Field label={t("record.meetingTitle")}>
             <input value={title} onChange={(e) => setTitle(e.target.value)} disabled={phase !== "idle"} data-testid="record-title" />

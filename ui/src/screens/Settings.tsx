@@ -4,7 +4,7 @@ import { useApp } from "../context";
 import { useT } from "../i18n";
 import { call, channel, showError, tryCall } from "../lib/call";
 import { formatBytes, mmss } from "../lib/format";
-import { ConfirmDialog, Field, LANGS, Progress } from "../components/ui";
+import { Choice, ConfirmDialog, Field, LANGS, ModelChoice, Progress } from "../components/ui";
 import { toastStore } from "../lib/toast";
 
 type Dl = { fraction: number | null; stage: string; eta: number | null; jobId: number | null };
@@ -114,6 +114,7 @@ export function SettingsScreen() {
   };
 
   const modelNames = info.whisper_models.map((m) => m.name);
+  const langOptions = (langs: readonly (typeof LANGS)[number][]) => langs.map((l) => ({ value: l, label: t(`lang.${l}`) }));
 
   return (
     <div className="screen settings">
@@ -151,33 +152,13 @@ export function SettingsScreen() {
         <h2>{t("settings.transcription")}</h2>
         <div className="grid3">
           <Field label={t("settings.fileModel")}>
-            <select data-testid="file-model-select" value={settings.file_model ?? ""} onChange={(e) => void saveSettings({ ...settings, file_model: e.target.value || null })}>
-              <option value="">{t("settings.bestInstalled")}</option>
-              {modelNames.map((m) => (
-                <option key={m} value={m}>
-                  {m}
-                </option>
-              ))}
-            </select>
+            <ModelChoice testId="file-model-select" value={settings.file_model ?? ""} onChange={(m) => void saveSettings({ ...settings, file_model: m || null })} models={modelNames} />
           </Field>
           <Field label={t("settings.liveModel")}>
-            <select data-testid="live-model-select" value={settings.live_model ?? ""} onChange={(e) => void saveSettings({ ...settings, live_model: e.target.value || null })}>
-              <option value="">{t("settings.bestInstalled")}</option>
-              {modelNames.map((m) => (
-                <option key={m} value={m}>
-                  {m}
-                </option>
-              ))}
-            </select>
+            <ModelChoice testId="live-model-select" value={settings.live_model ?? ""} onChange={(m) => void saveSettings({ ...settings, live_model: m || null })} models={modelNames} />
           </Field>
           <Field label={t("settings.language")}>
-            <select value={settings.language} onChange={(e) => void saveSettings({ ...settings, language: e.target.value })}>
-              {LANGS.map((l) => (
-                <option key={l} value={l}>
-                  {t(`lang.${l}`)}
-                </option>
-              ))}
-            </select>
+            <Choice value={settings.language} onChange={(l) => void saveSettings({ ...settings, language: l })} options={langOptions(LANGS)} />
           </Field>
         </div>
         <h3>{t("settings.installed")}</h3>
@@ -275,14 +256,7 @@ export function SettingsScreen() {
             {info.llm_models.length === 0 ? (
               <span className="muted">{t("settings.noBuiltin")}</span>
             ) : (
-              <select data-testid="builtin-model-select" value={llm.model} onChange={(e) => saveLlm({ ...llm, model: e.target.value })}>
-                <option value="">{t("settings.bestInstalled")}</option>
-                {info.llm_models.map((m) => (
-                  <option key={m} value={m}>
-                    {m}
-                  </option>
-                ))}
-              </select>
+              <ModelChoice testId="builtin-model-select" value={llm.model} onChange={(m) => saveLlm({ ...llm, model: m })} models={info.llm_models} />
             )}
           </Field>
         ) : (
@@ -313,14 +287,7 @@ export function SettingsScreen() {
           </>
         )}
         <Field label={t("settings.notesLanguage")}>
-          <select value={llm.notes_language} onChange={(e) => saveLlm({ ...llm, notes_language: e.target.value })}>
-            <option value="">{t("settings.sameAsTranscript")}</option>
-            {LANGS.filter((l) => l !== "auto").map((l) => (
-              <option key={l} value={l}>
-                {t(`lang.${l}`)}
-              </option>
-            ))}
-          </select>
+          <Choice value={llm.notes_language} onChange={(l) => saveLlm({ ...llm, notes_language: l })} first={{ value: "", label: t("settings.sameAsTranscript") }} options={langOptions(LANGS.filter((l) => l !== "auto"))} />
         </Field>
         <div className="row">
           <button data-testid="test-connection" onClick={() => void test()} disabled={testState.kind === "running"}>
