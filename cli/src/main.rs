@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tingji_asr::{Engine, Event, Strategy, TranscribeOptions, VadConfig};
 use tingji_export::Format;
 use tingji_media::{DecodeOptions, FfmpegPolicy, RawFormat};
-use tingji_models::{DownloadSource, ModelStore, Quant};
+use tingji_models::{DownloadProgress, DownloadSource, ModelStore, Quant};
 use tingji_transcript::Script;
 
 #[derive(Parser)]
@@ -260,6 +260,41 @@ fn interrupt() -> &'static (Arc<AtomicBool>, tingji_llm::Cancel) {
         });
         (flag, token)
     })
+}
+
+/// Runs a download with a progress bar (on a terminal; a line every 0.5 s otherwise) that Ctrl-C
+/// cancels.
+pub(crate) fn with_download_progress<T>(name: &str, run: impl FnOnce(&mut dyn FnMut(DownloadProgress), &AtomicBool) -> T) -> T {
+    let cancel = cancel_flag();
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(name.to_string());
+    let tty = std::io::stderr().is_terminal();
+    let mut last = Instant::now() - Duration::from_secs(10);
+    let mut announced_resume = false;
+    let out = run(
+        &mut |p| {
+            if p.resumed_from > 0 && !announced_resume {
+                announced_resume = true;
+                eprintln!("resuming download at {} bytes", p.resumed_from);
+            }
+            if let Some(t) = p.total {
+                bar.set_length(t);
+            }
+            bar.set_position(p.downloaded);
+            if !tty && last.elapsed() > Duration::from_millis(500) {
+                last = Instant::now();
+                eprintln!("downloaded {} / {} bytes", p.downloaded, p.total.map(|t| t.to_string()).unwrap_or("?".into()));
+            }
+        },
+        &cancel,
+    );
+    bar.finish_and_clear();
+    out
 }
 
 pub(crate) fn cancel_flag() -> Arc<AtomicBool> {
@@ -545,39 +580,8 @@ fn models(cmd: ModelsCmd) -> Result<()> {
             }
         }
         ModelsCmd::Download { name, base_url, sha256 } => {
-            let cancel = cancel_flag();
-            let bar = ProgressBar::new(0);
-            bar.set_style(
-                ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}")
-                    .expect("template")
-                    .progress_chars("=> "),
-            );
-            bar.set_message(name.clone());
-            let tty = std::io::stderr().is_terminal();
-            let mut last = Instant::now() - Duration::from_secs(10);
-            let mut announced_resume = false;
             let src = DownloadSource { base_url, sha256 };
-            let path = store.download(
-                &name,
-                &src,
-                &mut |p| {
-                    if p.resumed_from > 0 && !announced_resume {
-                        announced_resume = true;
-                        eprintln!("resuming download at {} bytes", p.resumed_from);
-                    }
-                    if let Some(t) = p.total {
-                        bar.set_length(t);
-                    }
-                    bar.set_position(p.downloaded);
-                    if !tty && last.elapsed() > Duration::from_millis(500) {
-                        last = Instant::now();
-                        eprintln!("downloaded {} / {} bytes", p.downloaded, p.total.map(|t| t.to_string()).unwrap_or("?".into()));
-                    }
-                },
-                &cancel,
-            );
-            bar.finish_and_clear();
-            let path = path?;
+            let path = with_download_progress(&name, |progress, cancel| store.download(&name, &src, progress, cancel))?;
             println!("installed {name} at {}", path.display());
         }
         ModelsCmd::Import { dir, name, quantize } => {

@@ -87,6 +87,19 @@ pub enum LlmCmd {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Download a built-in chat model (resumable, size and SHA-256 checked; 1.1 GB for the
+    /// default). Names: `tingji llm list`.
+    Download {
+        /// Default: the built-in default model.
+        name: Option<String>,
+        /// Mirror to download from instead of the publisher's host ({URL}/NAME.gguf; or
+        /// $TINGJI_GGUF_BASE_URL).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Expected SHA-256 (overrides the catalog's; needed for names outside it).
+        #[arg(long)]
+        sha256: Option<String>,
+    },
     /// Store an API key for a provider in the OS keyring (read from stdin).
     SetKey { provider: String },
     /// Send one short request to check that a provider answers.
@@ -389,6 +402,18 @@ pub fn llm(cmd: LlmCmd) -> Result<()> {
                 let mark = if Some(&p) == default.as_ref() { "  (default)" } else { "" };
                 println!("  {:<40} {:>8.1} MB{mark}", p.file_stem().unwrap_or_default().to_string_lossy(), size as f64 / 1e6);
             }
+            println!("Downloadable (tingji llm download NAME), best first:");
+            let installed = tingji_workflow::installed_gguf();
+            for e in tingji_models::gguf_catalog() {
+                let mark = if installed.iter().any(|p| p.file_stem().is_some_and(|s| s == e.name)) { " (installed)" } else { "" };
+                println!("  {:<40} {:>8.1} MB{mark}", e.name, e.size_bytes as f64 / 1e6);
+            }
+        }
+        LlmCmd::Download { name, base_url, sha256 } => {
+            let src = tingji_models::DownloadSource { base_url, sha256 };
+            let shown = name.clone().unwrap_or_else(|| tingji_models::gguf_catalog()[0].name.to_string());
+            let path = crate::with_download_progress(&shown, |progress, cancel| tingji_workflow::download_builtin(name.as_deref(), &src, progress, cancel))?;
+            println!("installed {shown} at {}", path.display());
         }
         LlmCmd::Import { file, name } => {
             let mut f = std::fs::File::open(&file).map_err(|_| tingji_media::MediaError::NotFound(file.clone()))?;

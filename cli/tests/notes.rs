@@ -450,3 +450,72 @@ fn summarise_three_hours(gguf: &str) {
 fn a_three_hour_transcript_is_summarised_with_a_4k_context_by_map_reduce() {
     summarise_three_hours("TINGJI_GGUF_SMALL");
 }
+
+/// `python3 -m http.server` on a free loopback port serving `dir`, killed on drop.
+struct FileServer {
+    child: Child,
+    url: String,
+}
+
+impl FileServer {
+    fn start(dir: &Path) -> FileServer {
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0", "--directory"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+        let port = line.split(" port ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("http.server said {line:?}"));
+        FileServer { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn with_no_builtin_model_the_error_says_how_and_llm_download_installs_the_default() {
+    let data_dir = private_data_dir();
+    let t = data_fixture("meeting_en.json");
+    let run = |args: &[&str]| tingji().env("TINGJI_DATA_DIR", data_dir.path()).env_remove("TINGJI_LLM_PROVIDER").env_remove("TINGJI_LLM_MODEL").args(args).output().unwrap();
+
+    // Nothing installed: the notes fail before any work and name the way out.
+    let out = run(&["notes", t.to_str().unwrap(), "--only", "keywords"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[llm_model_missing]") && err.contains("tingji llm download"), "{err}");
+
+    // A mirror on 127.0.0.1 serving the registry-shipped 0.5B file under its catalog name; the
+    // catalog's size and SHA-256 are checked (no --sha256 given).
+    let served = tempfile::tempdir().unwrap();
+    let name = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+    std::os::unix::fs::symlink(env_path("TINGJI_GGUF_SMALL"), served.path().join(format!("{name}.gguf"))).unwrap();
+    let server = FileServer::start(served.path());
+    let out = run(&["llm", "download", name, "--base-url", &server.url]);
+    assert_success(&out, "llm download");
+    let installed = data_dir.path().join(format!("llm/{name}.gguf"));
+    assert_eq!(std::fs::metadata(&installed).unwrap().len(), 491_400_064);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("downloaded"), "progress is reported");
+
+    // It is now the built-in default (the 1.5B is not installed), listed as such.
+    let list = String::from_utf8_lossy(&run(&["llm", "list"]).stdout).to_string();
+    let line = list.lines().find(|l| l.contains(name) && l.contains("(default)")).unwrap_or_else(|| panic!("{list}"));
+    assert!(line.contains("491.4 MB"), "{line}");
+    assert!(list.lines().any(|l| l.contains("qwen2.5-coder-1.5b-instruct-q4_k_m") && !l.contains("(installed)")), "{list}");
+
+    // A name the mirror does not have: a named HTTP error, nothing installed.
+    let out = run(&["llm", "download", "qwen2.5-coder-1.5b-instruct-q4_k_m", "--base-url", &server.url]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("404"), "{err}");
+    let files: Vec<_> = std::fs::read_dir(data_dir.path().join("llm")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(files, vec![std::ffi::OsString::from(format!("{name}.gguf"))]);
+}

@@ -189,6 +189,29 @@ pub async fn whisper_catalog() -> AppResult<Vec<CatalogItem>> {
     .await
 }
 
+/// The built-in chat models that can be downloaded, best first (the first is the default).
+#[tauri::command]
+#[specta::specta]
+pub async fn llm_catalog() -> AppResult<Vec<CatalogItem>> {
+    blocking(|| {
+        let installed = tingji_workflow::installed_gguf();
+        Ok(tingji_models::gguf_catalog()
+            .iter()
+            .map(|e| CatalogItem { name: e.name.into(), size_bytes: e.size_bytes, installed: installed.iter().any(|p| p.file_stem().is_some_and(|s| s == e.name)) })
+            .collect())
+    })
+    .await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn download_llm_model(state: St<'_>, name: String, on_event: Channel<JobEvent>) -> AppResult<JobTicket> {
+    if tingji_models::gguf_entry(&name).is_none() && std::env::var_os(tingji_models::GGUF_BASE_URL_ENV).is_none() {
+        return Err(AppError::new("unknown_model", format!("{name} is not in the built-in model catalog")));
+    }
+    Ok(state.jobs.submit(name.clone(), Work::DownloadLlm { name }, state.settings(), Some(on_event)))
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn download_whisper_model(state: St<'_>, name: String, on_event: Channel<JobEvent>) -> AppResult<JobTicket> {

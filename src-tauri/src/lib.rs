@@ -25,6 +25,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         test_connection,
         whisper_catalog,
         download_whisper_model,
+        llm_catalog,
+        download_llm_model,
         import_whisper_model,
         delete_whisper_model,
         list_meetings,

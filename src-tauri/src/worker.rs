@@ -36,6 +36,8 @@ pub enum Work {
     /// One short chat with the configured model ("test connection").
     TestConnection { reply: mpsc::Sender<AppResult<crate::api::ConnectionTest>> },
     DownloadModel { name: String },
+    /// A built-in chat model (GGUF) from the catalog.
+    DownloadLlm { name: String },
     ImportModel { dir: PathBuf, name: String },
 }
 
@@ -253,11 +255,11 @@ impl Worker {
             }
             Work::DownloadModel { name } => {
                 let store = self.store()?;
-                let mut on = |d: tingji_models::DownloadProgress| {
-                    let f = d.total.filter(|t| *t > 0).map(|t| d.downloaded as f64 / t as f64);
-                    p.report(format!("downloading {name}"), f);
-                };
-                let path = store.download(&name, &Default::default(), &mut on, &cancel.flag)?;
+                let path = store.download(&name, &Default::default(), &mut download_progress(p, &name), &cancel.flag)?;
+                Ok(Outcome { meeting: None, path: Some(path) })
+            }
+            Work::DownloadLlm { name } => {
+                let path = tingji_workflow::download_builtin(Some(&name), &Default::default(), &mut download_progress(p, &name), &cancel.flag)?;
                 Ok(Outcome { meeting: None, path: Some(path) })
             }
             Work::ImportModel { dir, name } => {
@@ -400,6 +402,11 @@ fn choice(llm: &LlmSettings) -> tingji_workflow::LlmChoice {
 /// A runtime of the worker's own for the LLM client (never Tauri's).
 fn runtime() -> AppResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(AppError::from)
+}
+
+/// A download's bytes as the job's progress.
+fn download_progress<'a>(p: &'a mut Progress<'_>, name: &'a str) -> impl FnMut(tingji_models::DownloadProgress) + 'a {
+    move |d| p.report(format!("downloading {name}"), d.total.filter(|t| *t > 0).map(|t| d.downloaded as f64 / t as f64))
 }
 
 fn notes(t: &Transcript, request: &NotesRequest, llm: &LlmSettings, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<tingji_transcript::notes::MeetingNotes> {

@@ -18,6 +18,9 @@ export const commands = {
 	testConnection: (llm: LlmSettings) => typedError<ConnectionTest, AppError>(__TAURI_INVOKE("test_connection", { llm })),
 	whisperCatalog: () => typedError<CatalogItem[], AppError>(__TAURI_INVOKE("whisper_catalog")),
 	downloadWhisperModel: (name: string, onEvent: Channel<JobEvent>) => typedError<JobTicket, AppError>(__TAURI_INVOKE("download_whisper_model", { name, onEvent })),
+	/**  The built-in chat models that can be downloaded, best first (the first is the default). */
+	llmCatalog: () => typedError<CatalogItem[], AppError>(__TAURI_INVOKE("llm_catalog")),
+	downloadLlmModel: (name: string, onEvent: Channel<JobEvent>) => typedError<JobTicket, AppError>(__TAURI_INVOKE("download_llm_model", { name, onEvent })),
 	importWhisperModel: (dir: string, name: string, onEvent: Channel<JobEvent>) => typedError<JobTicket, AppError>(__TAURI_INVOKE("import_whisper_model", { dir, name, onEvent })),
 	deleteWhisperModel: (name: string) => typedError<null, AppError>(__TAURI_INVOKE("delete_whisper_model", { name })),
 	listMeetings: (query: ListQuery) => typedError<MeetingItem[], AppError>(__TAURI_INVOKE("list_meetings", { query })),

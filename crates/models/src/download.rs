@@ -30,6 +30,29 @@ pub struct DownloadSource {
     pub sha256: Option<String>,
 }
 
+impl DownloadSource {
+    /// The mirror: `base_url`, else the variable `env`; blanks ignored.
+    pub(crate) fn mirror(&self, env: &str) -> Option<String> {
+        self.base_url
+            .clone()
+            .or_else(|| std::env::var(env).ok())
+            .filter(|s| !s.trim().is_empty())
+    }
+
+    /// The SHA-256 and size to check: an explicit `sha256` replaces the catalog's digest and
+    /// drops its size (it names another file); otherwise the catalog's.
+    pub(crate) fn expected(
+        &self,
+        catalog_sha: Option<&str>,
+        catalog_size: Option<u64>,
+    ) -> (Option<String>, Option<u64>) {
+        match &self.sha256 {
+            Some(s) => (Some(s.trim().to_ascii_lowercase()), None),
+            None => (catalog_sha.map(str::to_string), catalog_size),
+        }
+    }
+}
+
 /// Reported while downloading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DownloadProgress {
@@ -122,28 +145,16 @@ impl ModelStore {
         cancel: &AtomicBool,
     ) -> Result<PathBuf, ModelError> {
         validate_name(name)?;
-        let env_base = std::env::var(BASE_URL_ENV)
-            .ok()
-            .filter(|s| !s.trim().is_empty());
-        let base = source
-            .base_url
-            .clone()
-            .filter(|s| !s.trim().is_empty())
-            .or(env_base);
+        let base = source.mirror(BASE_URL_ENV);
         let entry = catalog_entry(name);
         if entry.is_none() && base.is_none() {
             return Err(ModelError::UnknownModel(name.to_string()));
         }
         let url = model_url(base.as_deref().unwrap_or(DEFAULT_BASE_URL), name);
-        let expected_sha = match &source.sha256 {
-            Some(s) => Some(s.trim().to_ascii_lowercase()),
-            None => entry.as_ref().and_then(|e| e.sha256).map(str::to_string),
-        };
-        let expected_size = if source.sha256.is_some() {
-            None
-        } else {
-            entry.as_ref().map(|e| e.size_bytes).filter(|s| *s > 0)
-        };
+        let (expected_sha, expected_size) = source.expected(
+            entry.as_ref().and_then(|e| e.sha256),
+            entry.as_ref().map(|e| e.size_bytes).filter(|s| *s > 0),
+        );
         if expected_sha.is_none() {
             tracing::warn!(name, %url, "no SHA-256 known for this model: only the size/header is checked");
         }
@@ -154,199 +165,233 @@ impl ModelStore {
             return Ok(dest);
         }
         fs::create_dir_all(self.root())?;
-        let partial = self.partial_path(name);
-        let agent = agent();
-
-        let mut restarted = false;
-        let hasher = loop {
-            let mut have = fs::metadata(&partial).map(|m| m.len()).unwrap_or(0);
-            if let Some(size) = expected_size
-                && have > size
-            {
-                tracing::warn!(
-                    have,
-                    size,
-                    "partial download larger than the model; starting over"
-                );
-                fs::remove_file(&partial)?;
-                have = 0;
-            }
-            if cancel.load(Ordering::Relaxed) {
-                return Err(ModelError::Cancelled);
-            }
-            if expected_size.is_some_and(|s| s == have && have > 0) {
-                // Everything is already here (e.g. cut right after the last byte).
-                break None;
-            }
-            match self.fetch(&agent, &url, &partial, have, progress, cancel)? {
-                Fetched::Complete(h) => break Some(h),
-                Fetched::NothingMore if !restarted => {
-                    // 416: either the partial file is complete, or it is not the same file.
-                    let size = fs::metadata(&partial)?.len();
-                    if verify(
-                        &partial,
-                        None,
-                        expected_sha.as_deref(),
-                        expected_size,
-                        cancel,
-                    )
-                    .is_ok()
-                    {
-                        progress(DownloadProgress {
-                            downloaded: size,
-                            total: Some(size),
-                            resumed_from: size,
-                        });
-                        break None;
-                    }
-                    tracing::warn!(%url, "server refused to resume and the partial file does not verify; starting over");
-                    fs::remove_file(&partial)?;
-                    restarted = true;
-                }
-                Fetched::NothingMore => {
-                    return Err(network(&url, "server refused the download range twice"));
-                }
-            }
+        let expect = Expected {
+            sha256: expected_sha.as_deref(),
+            size: expected_size,
+            header: &ggml_header,
         };
-
-        match verify(
-            &partial,
-            hasher,
-            expected_sha.as_deref(),
-            expected_size,
+        download_verified(
+            &url,
+            &dest,
+            &self.partial_path(name),
+            &expect,
+            progress,
             cancel,
-        ) {
-            Ok(()) => {}
-            Err(ModelError::Cancelled) => return Err(ModelError::Cancelled),
-            Err(e) => {
-                tracing::warn!(path = %partial.display(), error = %e, "download failed verification; deleting it");
-                let _ = fs::remove_file(&partial);
-                return Err(e);
-            }
-        }
-        fs::rename(&partial, &dest)?;
+        )?;
         tracing::info!(name, path = %dest.display(), "model downloaded and verified");
         Ok(dest)
     }
+}
 
-    /// One HTTP request, appending to (or restarting) `partial`.
-    fn fetch(
-        &self,
-        agent: &ureq::Agent,
-        url: &str,
-        partial: &Path,
-        have: u64,
-        progress: &mut dyn FnMut(DownloadProgress),
-        cancel: &AtomicBool,
-    ) -> Result<Fetched, ModelError> {
-        let mut req = agent.get(url);
-        if have > 0 {
-            req = req.header("Range", format!("bytes={have}-"));
+/// What a finished download must be before it is installed.
+pub(crate) struct Expected<'a> {
+    /// SHA-256 (lowercase hex) of the whole file.
+    pub sha256: Option<&'a str>,
+    /// Exact size in bytes.
+    pub size: Option<u64>,
+    /// Checks the file's header (its format).
+    pub header: &'a dyn Fn(&Path) -> Result<(), ModelError>,
+}
+
+fn ggml_header(path: &Path) -> Result<(), ModelError> {
+    let mut magic = [0u8; 4];
+    let ok =
+        File::open(path)?.read_exact(&mut magic).is_ok() && u32::from_le_bytes(magic) == GGML_MAGIC;
+    if ok {
+        Ok(())
+    } else {
+        Err(ModelError::InvalidGgml {
+            path: path.to_path_buf(),
+            detail: "downloaded file is not a ggml model".into(),
+        })
+    }
+}
+
+/// Downloads `url` to `dest` through `partial`: resumed with a `Range` request when `partial`
+/// exists (a server that ignores it and answers 200 restarts the file), verified against
+/// `expect` and renamed into place atomically. A file that fails verification is deleted and
+/// nothing is installed; a connection cut or a cancellation (`cancel` is checked between reads)
+/// keeps `partial` for the next attempt.
+pub(crate) fn download_verified(
+    url: &str,
+    dest: &Path,
+    partial: &Path,
+    expect: &Expected,
+    progress: &mut dyn FnMut(DownloadProgress),
+    cancel: &AtomicBool,
+) -> Result<(), ModelError> {
+    let agent = agent();
+    let mut restarted = false;
+    let hasher = loop {
+        let mut have = fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
+        if let Some(size) = expect.size
+            && have > size
+        {
+            tracing::warn!(
+                have,
+                size,
+                "partial download larger than the file; starting over"
+            );
+            fs::remove_file(partial)?;
+            have = 0;
         }
-        tracing::info!(%url, resume_from = have, "downloading model");
-        let mut resp = req.call().map_err(|e| network(url, e))?;
-        let status = resp.status().as_u16();
-        let content_length =
-            header(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
-
-        let (append, total) = match status {
-            206 if have > 0 => {
-                let (start, total) = header(&resp, "content-range")
-                    .and_then(parse_content_range)
-                    .ok_or_else(|| network(url, "206 response without a valid Content-Range"))?;
-                if start != have {
-                    return Err(network(
-                        url,
-                        format!("server resumed at byte {start}, asked for {have}"),
-                    ));
+        if cancel.load(Ordering::Relaxed) {
+            return Err(ModelError::Cancelled);
+        }
+        if expect.size.is_some_and(|s| s == have && have > 0) {
+            // Everything is already here (e.g. cut right after the last byte).
+            break None;
+        }
+        match fetch(&agent, url, partial, have, progress, cancel)? {
+            Fetched::Complete(h) => break Some(h),
+            Fetched::NothingMore if !restarted => {
+                // 416: either the partial file is complete, or it is not the same file.
+                let size = fs::metadata(partial)?.len();
+                if verify(partial, None, expect, cancel).is_ok() {
+                    progress(DownloadProgress {
+                        downloaded: size,
+                        total: Some(size),
+                        resumed_from: size,
+                    });
+                    break None;
                 }
-                (true, total.or(content_length.map(|l| have + l)))
+                tracing::warn!(%url, "server refused to resume and the partial file does not verify; starting over");
+                fs::remove_file(partial)?;
+                restarted = true;
             }
-            200 | 206 => {
-                if have > 0 {
-                    tracing::info!(%url, "server ignored the range request; restarting the download");
-                }
-                (false, content_length)
+            Fetched::NothingMore => {
+                return Err(network(url, "server refused the download range twice"));
             }
-            416 if have > 0 => return Ok(Fetched::NothingMore),
-            _ => {
-                return Err(ModelError::Http {
-                    url: url.to_string(),
-                    status,
-                });
-            }
-        };
+        }
+    };
 
-        let mut hasher = Sha256::new();
-        let resumed_from = if append {
-            hash_prefix(partial, have, &mut hasher, cancel)?;
-            have
-        } else {
-            0
+    match verify(partial, hasher, expect, cancel) {
+        Ok(()) => {}
+        Err(ModelError::Cancelled) => return Err(ModelError::Cancelled),
+        Err(e) => {
+            tracing::warn!(path = %partial.display(), error = %e, "download failed verification; deleting it");
+            let _ = fs::remove_file(partial);
+            return Err(e);
+        }
+    }
+    fs::rename(partial, dest)?;
+    Ok(())
+}
+
+/// One HTTP request, appending to (or restarting) `partial`.
+fn fetch(
+    agent: &ureq::Agent,
+    url: &str,
+    partial: &Path,
+    have: u64,
+    progress: &mut dyn FnMut(DownloadProgress),
+    cancel: &AtomicBool,
+) -> Result<Fetched, ModelError> {
+    let mut req = agent.get(url);
+    if have > 0 {
+        req = req.header("Range", format!("bytes={have}-"));
+    }
+    tracing::info!(%url, resume_from = have, "downloading model");
+    let mut resp = req.call().map_err(|e| network(url, e))?;
+    let status = resp.status().as_u16();
+    let content_length = header(&resp, "content-length").and_then(|v| v.trim().parse::<u64>().ok());
+
+    let (append, total) = match status {
+        206 if have > 0 => {
+            let (start, total) = header(&resp, "content-range")
+                .and_then(parse_content_range)
+                .ok_or_else(|| network(url, "206 response without a valid Content-Range"))?;
+            if start != have {
+                return Err(network(
+                    url,
+                    format!("server resumed at byte {start}, asked for {have}"),
+                ));
+            }
+            (true, total.or(content_length.map(|l| have + l)))
+        }
+        200 | 206 => {
+            if have > 0 {
+                tracing::info!(%url, "server ignored the range request; restarting the download");
+            }
+            (false, content_length)
+        }
+        416 if have > 0 => return Ok(Fetched::NothingMore),
+        _ => {
+            return Err(ModelError::Http {
+                url: url.to_string(),
+                status,
+            });
+        }
+    };
+
+    let mut hasher = Sha256::new();
+    let resumed_from = if append {
+        hash_prefix(partial, have, &mut hasher, cancel)?;
+        have
+    } else {
+        0
+    };
+    let mut file = if append {
+        OpenOptions::new().append(true).open(partial)?
+    } else {
+        File::create(partial)?
+    };
+    let mut downloaded = resumed_from;
+    progress(DownloadProgress {
+        downloaded,
+        total,
+        resumed_from,
+    });
+
+    let mut reader = resp.body_mut().as_reader();
+    let mut buf = vec![0u8; BUF_SIZE];
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            file.sync_all()?;
+            tracing::info!(downloaded, "download cancelled; partial file kept");
+            return Err(ModelError::Cancelled);
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                file.sync_all()?;
+                tracing::warn!(downloaded, error = %e, "download interrupted; partial file kept");
+                return Err(network(url, format!("{e} after {downloaded} bytes")));
+            }
         };
-        let mut file = if append {
-            OpenOptions::new().append(true).open(partial)?
-        } else {
-            File::create(partial)?
-        };
-        let mut downloaded = resumed_from;
+        file.write_all(&buf[..n])?;
+        hasher.update(&buf[..n]);
+        downloaded += n as u64;
         progress(DownloadProgress {
             downloaded,
             total,
             resumed_from,
         });
-
-        let mut reader = resp.body_mut().as_reader();
-        let mut buf = vec![0u8; BUF_SIZE];
-        loop {
-            if cancel.load(Ordering::Relaxed) {
-                file.sync_all()?;
-                tracing::info!(downloaded, "download cancelled; partial file kept");
-                return Err(ModelError::Cancelled);
-            }
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    file.sync_all()?;
-                    tracing::warn!(downloaded, error = %e, "download interrupted; partial file kept");
-                    return Err(network(url, format!("{e} after {downloaded} bytes")));
-                }
-            };
-            file.write_all(&buf[..n])?;
-            hasher.update(&buf[..n]);
-            downloaded += n as u64;
-            progress(DownloadProgress {
-                downloaded,
-                total,
-                resumed_from,
-            });
-        }
-        file.sync_all()?;
-        if let Some(t) = total
-            && downloaded != t
-        {
-            return Err(network(
-                url,
-                format!("connection closed after {downloaded} of {t} bytes"),
-            ));
-        }
-        Ok(Fetched::Complete(hasher))
     }
+    file.sync_all()?;
+    if let Some(t) = total
+        && downloaded != t
+    {
+        return Err(network(
+            url,
+            format!("connection closed after {downloaded} of {t} bytes"),
+        ));
+    }
+    Ok(Fetched::Complete(hasher))
 }
 
-/// Size, SHA-256 and ggml magic of a finished download. `hasher` is the running hash of the
+/// Size, SHA-256 and header of a finished download. `hasher` is the running hash of the
 /// whole file if the caller has one; otherwise the file is read again.
 fn verify(
     path: &Path,
     hasher: Option<Sha256>,
-    expected_sha: Option<&str>,
-    expected_size: Option<u64>,
+    expect: &Expected,
     cancel: &AtomicBool,
 ) -> Result<(), ModelError> {
     let size = fs::metadata(path)?.len();
-    if let Some(want) = expected_size
+    if let Some(want) = expect.size
         && want != size
     {
         return Err(ModelError::SizeMismatch {
@@ -354,7 +399,7 @@ fn verify(
             actual: size,
         });
     }
-    if let Some(want) = expected_sha {
+    if let Some(want) = expect.sha256 {
         let hasher = match hasher {
             Some(h) => h,
             None => {
@@ -371,16 +416,7 @@ fn verify(
             });
         }
     }
-    let mut magic = [0u8; 4];
-    let header_ok =
-        File::open(path)?.read_exact(&mut magic).is_ok() && u32::from_le_bytes(magic) == GGML_MAGIC;
-    if !header_ok {
-        return Err(ModelError::InvalidGgml {
-            path: path.to_path_buf(),
-            detail: "downloaded file is not a ggml model".into(),
-        });
-    }
-    Ok(())
+    (expect.header)(path)
 }
 
 #[cfg(test)]

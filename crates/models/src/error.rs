@@ -27,6 +27,11 @@ pub enum ModelError {
     #[error("unknown model {0:?}; known models: {known}", known = crate::catalog::known_names().join(", "))]
     UnknownModel(String),
 
+    /// A built-in chat model name that is neither in the GGUF catalog nor downloadable from
+    /// the given mirror.
+    #[error("unknown built-in model {0:?}; known models: {known}", known = crate::llm::known_names().join(", "))]
+    UnknownGguf(String),
+
     /// A model name that cannot be used as a file name (path separators, `..`, empty...).
     #[error("invalid model name {0:?}: use letters, digits, '.', '-' and '_' only")]
     InvalidName(String),
@@ -51,6 +56,10 @@ pub enum ModelError {
     #[error("{path} is not a whisper.cpp ggml model: {detail}")]
     InvalidGgml { path: PathBuf, detail: String },
 
+    /// The file is not a GGUF model (bad magic).
+    #[error("{path} is not a GGUF model: {detail}")]
+    InvalidGguf { path: PathBuf, detail: String },
+
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
@@ -68,13 +77,14 @@ impl ModelError {
             ModelError::UnsupportedDtype { .. } => "unsupported_dtype",
             ModelError::MissingTensor(_) => "missing_tensor",
             ModelError::Io(_) => "io",
-            ModelError::UnknownModel(_) => "unknown_model",
+            ModelError::UnknownModel(_) | ModelError::UnknownGguf(_) => "unknown_model",
             ModelError::InvalidName(_) => "invalid_name",
             ModelError::Http { .. } => "http",
             ModelError::Network { .. } => "network",
             ModelError::ChecksumMismatch { .. } => "checksum_mismatch",
             ModelError::SizeMismatch { .. } => "size_mismatch",
             ModelError::InvalidGgml { .. } => "invalid_ggml",
+            ModelError::InvalidGguf { .. } => "invalid_gguf",
             ModelError::Cancelled => "cancelled",
             ModelError::NotFound(_) => "not_found",
         }

@@ -1,10 +1,13 @@
-//! Whisper model management for Tingji: the whisper.cpp ggml files that `tingji-asr` loads.
+//! Model files for Tingji: the whisper.cpp ggml files that `tingji-asr` loads, and the GGUF
+//! chat models of the built-in notes provider.
 //!
 //! * [`ModelStore`] — the folder of installed models (`$TINGJI_DATA_DIR/models`, else the
 //!   platform data dir, e.g. `~/.local/share/tingji/models`), holding `ggml-{name}.bin` files:
 //!   [`list`](ModelStore::list), [`resolve`](ModelStore::resolve) a name or path,
 //!   [`download`](ModelStore::download) from the [`catalog`] (resumable, SHA-256 verified) and
 //!   [`import_ct2`](ModelStore::import_ct2) a CTranslate2 export.
+//! * [`gguf_catalog`] / [`download_gguf`] — the chat models (GGUF) the built-in notes provider
+//!   downloads, verified the same way.
 //! * [`convert_ct2_to_ggml`] — converts a CTranslate2 / faster-whisper folder (`model.bin` or
 //!   `model.bin.part1..N`, plus `vocabulary.txt`/`vocabulary.json`) into a ggml file, as f16
 //!   or quantized ([`Quant::Q8_0`], [`Quant::Q5_0`]), streaming tensor by tensor.
@@ -35,6 +38,7 @@
 //! * `TINGJI_DATA_DIR` — data directory; models go to `$TINGJI_DATA_DIR/models`.
 //! * `TINGJI_MODEL_BASE_URL` — download mirror: files are fetched from
 //!   `$TINGJI_MODEL_BASE_URL/ggml-{name}.bin` (and names outside the catalog are allowed).
+//! * `TINGJI_GGUF_BASE_URL` — the same for chat models: `$TINGJI_GGUF_BASE_URL/{name}.gguf`.
 //!
 //! # Output format notes
 //!
@@ -52,6 +56,7 @@ mod ct2;
 mod download;
 mod error;
 mod ggml;
+mod llm;
 mod mel;
 pub mod quant;
 mod store;
@@ -66,5 +71,6 @@ pub use ggml::{
     GGML_MAGIC, GgmlHparams, GgmlInfo, GgmlTensorInfo, WeightType, inspect_ggml, read_ggml_hparams,
     ttype,
 };
+pub use llm::{GgufEntry, GGUF_BASE_URL_ENV, download_gguf, gguf_catalog, gguf_entry};
 pub use mel::slaney_mel_filters;
 pub use store::{DATA_DIR_ENV, InstalledModel, ModelStore};

@@ -7,7 +7,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use sha2::{Digest, Sha256};
-use tingji_models::{DownloadProgress, DownloadSource, ModelError, ModelStore};
+use tingji_models::{
+    DownloadProgress, DownloadSource, ModelError, ModelStore, download_gguf, gguf_catalog,
+    gguf_entry,
+};
 
 #[derive(Default)]
 struct Behaviour {
@@ -104,7 +107,9 @@ fn serve(
         (b.cut_after.take(), b.corrupt, b.ignore_range)
     };
     let mut out = stream;
-    if !path.starts_with("/models/ggml-") || !path.ends_with(".bin") {
+    let whisper = path.starts_with("/models/ggml-") && path.ends_with(".bin");
+    let gguf = path.starts_with("/models/") && path.ends_with(".gguf");
+    if !whisper && !gguf {
         out.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
         return Ok(());
     }
@@ -494,4 +499,113 @@ fn catalog_size_is_enforced_for_catalog_names() {
     assert!(!store.root().join("ggml-tiny.bin").exists());
     assert!(!store.root().join("ggml-tiny.bin.partial").exists());
     assert_eq!(server.requests()[0].path, "/models/ggml-tiny.bin");
+}
+
+/// The registry-shipped 0.5B chat model (`scripts/setup.sh` assembles it from its wheels).
+fn small_gguf() -> Vec<u8> {
+    let path = std::env::var("TINGJI_GGUF_SMALL")
+        .expect("TINGJI_GGUF_SMALL (source scripts/env.sh; scripts/setup.sh assembles the file)");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_gguf_catalog_verifies_the_real_file_resumed_after_a_cut() {
+    let name = "qwen2.5-coder-0.5b-instruct-q4_k_m";
+    let entry = gguf_entry(name).expect("in the catalog");
+    let server = Server::start(small_gguf());
+    assert_eq!(server.data.len() as u64, entry.size_bytes);
+    assert_eq!(
+        server.sha256(),
+        entry.sha256,
+        "the catalog's digest is the real file's"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("llm");
+    let no = AtomicBool::new(false);
+
+    // Cut at 100 MB: the partial file is kept (hidden from the `*.gguf` listing) ...
+    server.behaviour.lock().unwrap().cut_after = Some(100 << 20);
+    let err = download_gguf(&dir, name, &server.source(None), &mut |_| {}, &no).unwrap_err();
+    assert_eq!(err.code(), "network", "{err}");
+    let partial = dir.join(format!(".{name}.gguf.partial"));
+    assert_eq!(std::fs::metadata(&partial).unwrap().len(), 100 << 20);
+    assert!(!dir.join(format!("{name}.gguf")).exists());
+
+    // ... and resumed; the catalog's size and SHA-256 are checked (no override given).
+    let mut events = Vec::new();
+    let path = download_gguf(
+        &dir,
+        name,
+        &server.source(None),
+        &mut collect(&mut events),
+        &no,
+    )
+    .unwrap();
+    assert_eq!(path, dir.join(format!("{name}.gguf")));
+    assert!(!partial.exists());
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), entry.size_bytes);
+    assert_eq!(events.first().unwrap().resumed_from, 100 << 20);
+    assert_eq!(events.last().unwrap().downloaded, entry.size_bytes);
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[1].path, format!("/models/{name}.gguf"));
+    assert_eq!(reqs[1].range.as_deref(), Some("bytes=104857600-"));
+
+    // The built-in default is the first entry: the 1.5B model.
+    assert_eq!(gguf_catalog()[0].name, "qwen2.5-coder-1.5b-instruct-q4_k_m");
+}
+
+#[test]
+fn a_gguf_mirror_serving_something_else_installs_nothing() {
+    let server = Server::start(fake_model(512 * 1024));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("llm");
+    let no = AtomicBool::new(false);
+
+    // A catalog name: its size catches the wrong file.
+    let err = download_gguf(
+        &dir,
+        "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        &server.source(None),
+        &mut |_| {},
+        &no,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ModelError::SizeMismatch {
+                expected: 1_117_320_768,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    // Another name with the right digest but not a GGUF file (a ggml one).
+    let err = download_gguf(
+        &dir,
+        "mine",
+        &server.source(Some(server.sha256())),
+        &mut |_| {},
+        &no,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "invalid_gguf", "{err}");
+
+    // Unknown name without a mirror names the catalog.
+    let err =
+        download_gguf(&dir, "mine", &DownloadSource::default(), &mut |_| {}, &no).unwrap_err();
+    assert_eq!(err.code(), "unknown_model");
+    assert!(
+        err.to_string()
+            .contains("qwen2.5-coder-1.5b-instruct-q4_k_m"),
+        "{err}"
+    );
+
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.count())
+        .into_iter()
+        .collect();
+    assert_eq!(left, vec![0], "nothing installed and no partial file kept");
 }

@@ -1,10 +1,11 @@
 //! Which model runs when the user named none: the measured defaults (see ARCHITECTURE.md).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use tingji_llm::provider::BUILTIN;
 use tingji_llm::{ChatModel, HttpChat, LlmError, LocalChat, ProviderConfig};
-use tingji_models::ModelStore;
+use tingji_models::{DownloadProgress, DownloadSource, ModelStore};
 
 use crate::{Result, WorkflowError, paths};
 
@@ -38,9 +39,6 @@ pub fn live_model_for(store: &ModelStore, language: &str) -> Result<String> {
     }
 }
 
-/// Built-in models in order of preference: measured on 2 cores, the 1.5B model writes usable
-/// drafts and the 0.5B one is fast but names wrong owners (see ARCHITECTURE.md).
-const BUILTIN_PREFERENCE: &[&str] = &["qwen2.5-coder-1.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q4_k_m"];
 
 /// Installed built-in GGUF models, sorted by path.
 pub fn installed_gguf() -> Vec<PathBuf> {
@@ -66,18 +64,33 @@ pub fn builtin_gguf(name: Option<&str>) -> Result<PathBuf> {
         return Err(LlmError::ModelMissing(format!("{n} (looked in {})", dir.display())).into());
     }
     let installed = installed_gguf();
-    for pref in BUILTIN_PREFERENCE {
-        if let Some(p) = installed.iter().find(|p| p.file_stem().is_some_and(|s| s == *pref)) {
+    // The catalog is in order of preference: measured on 2 cores, the 1.5B model writes usable
+    // drafts and the 0.5B one is fast but names wrong owners (see ARCHITECTURE.md).
+    for pref in tingji_models::gguf_catalog() {
+        if let Some(p) = installed.iter().find(|p| p.file_stem().is_some_and(|s| s == pref.name)) {
             return Ok(p.clone());
         }
     }
     installed.into_iter().next().ok_or_else(|| {
         LlmError::ModelMissing(format!(
-            "no built-in model in {}: run `tingji llm import FILE.gguf`, or choose a provider with a server",
-            dir.display()
+            "no built-in model in {}: download one in Settings → \"AI notes model\" or with `tingji llm download` ({:.1} GB), import a GGUF you have with `tingji llm import FILE.gguf`, or choose a provider with a server",
+            dir.display(),
+            tingji_models::gguf_catalog()[0].size_bytes as f64 / 1e9
         ))
         .into()
     })
+}
+
+/// Downloads built-in chat model `name` (default: the catalog's first, the built-in default)
+/// into the built-in models folder; see [`tingji_models::download_gguf`].
+pub fn download_builtin(
+    name: Option<&str>,
+    source: &DownloadSource,
+    progress: &mut dyn FnMut(DownloadProgress),
+    cancel: &AtomicBool,
+) -> Result<PathBuf> {
+    let name = name.unwrap_or(tingji_models::gguf_catalog()[0].name);
+    Ok(tingji_models::download_gguf(&paths::llm_dir(), name, source, progress, cancel)?)
 }
 
 /// Which chat model writes the notes. `None`/empty fields take the defaults.

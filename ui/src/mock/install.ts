@@ -51,7 +51,7 @@ export function installMocks() {
         { name: "base", size_bytes: 147_000_000, multilingual: true },
         { name: "tiny.en", size_bytes: 77_000_000, multilingual: false },
       ],
-      llm_models: ["qwen2.5-3b-instruct-q4_k_m.gguf", "qwen2.5-7b-instruct-q4_k_m.gguf"],
+      llm_models: params.get("builtin") === "0" ? [] : ["qwen2.5-coder-0.5b-instruct-q4_k_m", "qwen2.5-7b-instruct-q4_k_m"],
       pending_recordings: params.get("pending") === "1" ? [{ path: `${DATA}/recordings/2026-11-27T10-00.wav`, title: "Interrupted standup", started_ms: Date.UTC(2026, 10, 27, 10) }] : [],
     } as AppInfo,
     meetings: initialMeetings(),
@@ -67,6 +67,10 @@ export function installMocks() {
       { name: "small", size_bytes: 488_000_000, installed: false },
       { name: "medium", size_bytes: 1_530_000_000, installed: false },
       { name: "large-v3-turbo", size_bytes: 1_620_000_000, installed: true },
+    ] as CatalogItem[],
+    llmCatalog: [
+      { name: "qwen2.5-coder-1.5b-instruct-q4_k_m", size_bytes: 1_117_320_768, installed: false },
+      { name: "qwen2.5-coder-0.5b-instruct-q4_k_m", size_bytes: 491_400_064, installed: params.get("builtin") !== "0" },
     ] as CatalogItem[],
     keys: new Set<string>(["deepseek"]),
     recording: null as null | { ch: Channel<RecordEvent>; timer: ReturnType<typeof setInterval>; elapsed: number; paused: boolean; tick: number; title: string | null },
@@ -235,6 +239,21 @@ export function installMocks() {
           if (c) {
             c.installed = true;
             state.info.whisper_models.push({ name: c.name, size_bytes: c.size_bytes, multilingual: !c.name.endsWith(".en") });
+          }
+          return {};
+        },
+      }),
+    llm_catalog: () => state.llmCatalog,
+    download_llm_model: (a) =>
+      runJob(a.onEvent as Channel<JobEvent>, a.name as string, {
+        stages: ["downloading"],
+        steps: 8,
+        stepMs: 200,
+        onDone: () => {
+          const c = state.llmCatalog.find((x) => x.name === a.name);
+          if (c) {
+            c.installed = true;
+            state.info.llm_models.push(c.name);
           }
           return {};
         },

@@ -13,6 +13,7 @@ export function SettingsScreen() {
   const t = useT();
   const { info, settings, saveSettings, refreshInfo } = useApp();
   const [catalog, setCatalog] = useState<CatalogItem[]>([]);
+  const [llmCatalog, setLlmCatalog] = useState<CatalogItem[]>([]);
   const [presets, setPresets] = useState<ProviderPreset[]>([]);
   const [downloads, setDownloads] = useState<Record<string, Dl>>({});
   const [importDir, setImportDir] = useState("");
@@ -24,9 +25,11 @@ export function SettingsScreen() {
   const [llm, setLlm] = useState<LlmSettings>(settings.llm);
 
   const loadCatalog = () => void call(commands.whisperCatalog()).then((c) => c && setCatalog(c));
+  const loadLlmCatalog = () => void call(commands.llmCatalog()).then((c) => c && setLlmCatalog(c));
   const loadPresets = () => void call(commands.providerPresets()).then((p) => p && setPresets(p));
   useEffect(() => {
     loadCatalog();
+    loadLlmCatalog();
     loadPresets();
   }, []);
 
@@ -50,7 +53,8 @@ export function SettingsScreen() {
       } else if (e.kind === "cancelled") onUpdate(null);
     });
 
-  const download = async (name: string) => {
+  /** Downloads a whisper model or a built-in chat model from its catalog. */
+  const download = async (kind: "whisper" | "llm", name: string) => {
     setDownloads((d) => ({ ...d, [name]: { fraction: 0, stage: "", eta: null, jobId: null } }));
     const ch = jobChannel(
       (d) =>
@@ -61,11 +65,15 @@ export function SettingsScreen() {
           return next;
         }),
       () => {
-        loadCatalog();
+        if (kind === "whisper") loadCatalog();
+        else {
+          loadLlmCatalog();
+          loadPresets();
+        }
         void refreshInfo();
       },
     );
-    const r = await call(commands.downloadWhisperModel(name, ch));
+    const r = await call(kind === "whisper" ? commands.downloadWhisperModel(name, ch) : commands.downloadLlmModel(name, ch));
     if (r === undefined)
       setDownloads((all) => {
         const next = { ...all };
@@ -181,38 +189,7 @@ export function SettingsScreen() {
           </ul>
         )}
         <h3>{t("settings.catalog")}</h3>
-        <ul className="model-list" data-testid="catalog">
-          {catalog.map((c) => {
-            const dl = downloads[c.name];
-            return (
-              <li key={c.name} className="model-row" data-testid="catalog-item">
-                <span className="model-name">{c.name}</span>
-                <span className="muted small">{formatBytes(c.size_bytes)}</span>
-                <span className="spacer" />
-                {dl ? (
-                  <span className="dl">
-                    <Progress fraction={dl.fraction} label={c.name} />
-                    <span className="muted small">
-                      {dl.fraction !== null ? `${Math.round(dl.fraction * 100)}%` : ""}
-                      {dl.eta !== null ? ` · ${t("common.eta", { time: mmss(dl.eta) })}` : ""}
-                    </span>
-                    {dl.jobId !== null && (
-                      <button className="small ghost" onClick={() => void call(commands.cancelJob(dl.jobId ?? 0))}>
-                        {t("common.cancel")}
-                      </button>
-                    )}
-                  </span>
-                ) : c.installed ? (
-                  <span className="chip ok">{t("settings.installedBadge")}</span>
-                ) : (
-                  <button className="small" data-testid="catalog-download" onClick={() => void download(c.name)}>
-                    {t("settings.download")}
-                  </button>
-                )}
-              </li>
-            );
-          })}
-        </ul>
+        <CatalogList items={catalog} downloads={downloads} onDownload={(n) => void download("whisper", n)} testId="catalog" />
         <h3>{t("settings.importModel")}</h3>
         <div className="row wrap">
           <input className="grow" placeholder={t("settings.importDir")} aria-label={t("settings.importDir")} value={importDir} onChange={(e) => setImportDir(e.target.value)} />
@@ -252,13 +229,19 @@ export function SettingsScreen() {
           </div>
         </div>
         {isBuiltin ? (
-          <Field label={t("settings.builtinModel")}>
-            {info.llm_models.length === 0 ? (
-              <span className="muted">{t("settings.noBuiltin")}</span>
-            ) : (
-              <ModelChoice testId="builtin-model-select" value={llm.model} onChange={(m) => saveLlm({ ...llm, model: m })} models={info.llm_models} />
-            )}
-          </Field>
+          <>
+            <Field label={t("settings.builtinModel")}>
+              {info.llm_models.length === 0 ? (
+                <span className="muted" data-testid="no-builtin">
+                  {t("settings.noBuiltin")}
+                </span>
+              ) : (
+                <ModelChoice testId="builtin-model-select" value={llm.model} onChange={(m) => saveLlm({ ...llm, model: m })} models={info.llm_models} />
+              )}
+            </Field>
+            <h3>{t("settings.llmCatalog")}</h3>
+            <CatalogList items={llmCatalog} downloads={downloads} onDownload={(n) => void download("llm", n)} testId="llm-catalog" />
+          </>
         ) : (
           <>
             <div className="grid2">
@@ -307,5 +290,44 @@ export function SettingsScreen() {
         <ConfirmDialog title={t("settings.deleteModel", { name: toDelete })} body={t("settings.deleteModelBody")} confirmLabel={t("common.delete")} danger onConfirm={() => void deleteModel()} onCancel={() => setToDelete(null)} />
       )}
     </div>
+  );
+}
+
+/** Models that can be downloaded, each with its progress, ETA and cancel while it downloads. */
+function CatalogList({ items, downloads, onDownload, testId }: { items: CatalogItem[]; downloads: Record<string, Dl>; onDownload: (name: string) => void; testId: string }) {
+  const t = useT();
+  return (
+    <ul className="model-list" data-testid={testId}>
+      {items.map((c) => {
+        const dl = downloads[c.name];
+        return (
+          <li key={c.name} className="model-row" data-testid="catalog-item">
+            <span className="model-name">{c.name}</span>
+            <span className="muted small">{formatBytes(c.size_bytes)}</span>
+            <span className="spacer" />
+            {dl ? (
+              <span className="dl">
+                <Progress fraction={dl.fraction} label={c.name} />
+                <span className="muted small">
+                  {dl.fraction !== null ? `${Math.round(dl.fraction * 100)}%` : ""}
+                  {dl.eta !== null ? ` · ${t("common.eta", { time: mmss(dl.eta) })}` : ""}
+                </span>
+                {dl.jobId !== null && (
+                  <button className="small ghost" onClick={() => void call(commands.cancelJob(dl.jobId ?? 0))}>
+                    {t("common.cancel")}
+                  </button>
+                )}
+              </span>
+            ) : c.installed ? (
+              <span className="chip ok">{t("settings.installedBadge")}</span>
+            ) : (
+              <button className="small" data-testid="catalog-download" onClick={() => onDownload(c.name)}>
+                {t("settings.download")}
+              </button>
+            )}
+          </li>
+        );
+      })}
+    </ul>
   );
 }

@@ -50,14 +50,14 @@ export async function launch() {
 }
 
 /** Opens the mock app with settings from the query (lang, theme, onboarded, pending). */
-export async function openApp(ctx, base, { lang = "zh", theme = "light", onboarded = true, pending = false } = {}) {
+export async function openApp(ctx, base, { lang = "zh", theme = "light", onboarded = true, pending = false, builtin = true } = {}) {
   const page = await ctx.context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   page.on("console", (m) => {
     if (m.type() === "error" && !/asset:\/\/|ERR_UNKNOWN_URL_SCHEME|Failed to load resource/.test(m.text())) errors.push(m.text());
   });
-  const q = new URLSearchParams({ lang, theme, onboarded: onboarded ? "1" : "0", pending: pending ? "1" : "0" });
+  const q = new URLSearchParams({ lang, theme, onboarded: onboarded ? "1" : "0", pending: pending ? "1" : "0", builtin: builtin ? "1" : "0" });
   await page.goto(`${base}index.html?${q}`);
   await page.waitForSelector(onboarded ? '[data-testid="nav-library"]' : '[data-testid="onboarding"]');
   return { page, errors };

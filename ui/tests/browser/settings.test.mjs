@@ -36,7 +36,7 @@ test("settings: language switch, theme, models, provider, test connection", (t) 
     await page.getByTestId("installed-models").filter({ hasText: "tiny" }).waitFor();
 
     // builtin model test connection
-    await page.getByTestId("builtin-model-select").selectOption("qwen2.5-7b-instruct-q4_k_m.gguf");
+    await page.getByTestId("builtin-model-select").selectOption("qwen2.5-7b-instruct-q4_k_m");
     await page.getByTestId("test-connection").click();
     await waitText(page, '[data-testid="test-result"]', (s) => s.includes("412"));
 
@@ -54,6 +54,27 @@ test("settings: language switch, theme, models, provider, test connection", (t) 
     await page.getByTestId("provider-select").selectOption("ollama");
     await waitText(page, '[data-testid="provider-privacy"]', (s) => /Local|本地/.test(s));
     await shots(page, "settings-provider", lang);
+  }));
+
+test("settings: with no built-in model, the default one downloads with progress and becomes selectable", (t) =>
+  perLang(t, "settings-llm-download", { builtin: false }, async (page, lang) => {
+    await page.getByTestId("nav-settings").click();
+    await page.getByTestId("no-builtin").waitFor();
+    const items = page.getByTestId("llm-catalog").getByTestId("catalog-item");
+    await items.first().waitFor();
+    assert.equal(await items.count(), 2);
+    const best = items.first();
+    assert.equal(await best.locator(".model-name").textContent(), "qwen2.5-coder-1.5b-instruct-q4_k_m");
+    await best.getByTestId("catalog-download").click();
+    await best.locator('[role="progressbar"]').waitFor();
+    await shots(page, "settings-llm-download", lang);
+    await best.locator(".chip.ok").waitFor({ timeout: 8000 });
+    await page.getByTestId("builtin-model-select").waitFor();
+    const options = await page.getByTestId("builtin-model-select").locator("option").allTextContents();
+    assert.ok(options.some((o) => o.includes("qwen2.5-coder-1.5b-instruct-q4_k_m")), options.join(", "));
+    assert.equal(await page.getByTestId("no-builtin").count(), 0);
+    const calls = await page.evaluate(() => window.__tingjiMock.state.calls.filter((c) => c.cmd === "download_llm_model").map((c) => c.args.name));
+    assert.deepEqual(calls, ["qwen2.5-coder-1.5b-instruct-q4_k_m"]);
   }));
 
 test("onboarding: says what stays local, picks the language, Start saves", (t) =>
