@@ -403,9 +403,8 @@ pub fn llm(cmd: LlmCmd) -> Result<()> {
                 println!("  {:<40} {:>8.1} MB{mark}", p.file_stem().unwrap_or_default().to_string_lossy(), size as f64 / 1e6);
             }
             println!("Downloadable (tingji llm download NAME), best first:");
-            let installed = tingji_workflow::installed_gguf();
-            for e in tingji_models::gguf_catalog() {
-                let mark = if installed.iter().any(|p| p.file_stem().is_some_and(|s| s == e.name)) { " (installed)" } else { "" };
+            for (e, installed) in tingji_workflow::builtin_catalog() {
+                let mark = if installed { " (installed)" } else { "" };
                 println!("  {:<40} {:>8.1} MB{mark}", e.name, e.size_bytes as f64 / 1e6);
             }
         }

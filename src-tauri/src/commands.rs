@@ -193,13 +193,7 @@ pub async fn whisper_catalog() -> AppResult<Vec<CatalogItem>> {
 #[tauri::command]
 #[specta::specta]
 pub async fn llm_catalog() -> AppResult<Vec<CatalogItem>> {
-    blocking(|| {
-        let installed = tingji_workflow::installed_gguf();
-        Ok(tingji_models::gguf_catalog()
-            .iter()
-            .map(|e| CatalogItem { name: e.name.into(), size_bytes: e.size_bytes, installed: installed.iter().any(|p| p.file_stem().is_some_and(|s| s == e.name)) })
-            .collect())
-    })
+    blocking(|| Ok(tingji_workflow::builtin_catalog().into_iter().map(|(e, installed)| CatalogItem { name: e.name.into(), size_bytes: e.size_bytes, installed }).collect()))
     .await
 }
 

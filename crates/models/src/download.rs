@@ -33,10 +33,11 @@ pub struct DownloadSource {
 impl DownloadSource {
     /// The mirror: `base_url`, else the variable `env`; blanks ignored.
     pub(crate) fn mirror(&self, env: &str) -> Option<String> {
+        let given = |s: &String| !s.trim().is_empty();
         self.base_url
             .clone()
-            .or_else(|| std::env::var(env).ok())
-            .filter(|s| !s.trim().is_empty())
+            .filter(given)
+            .or_else(|| std::env::var(env).ok().filter(given))
     }
 
     /// The SHA-256 and size to check: an explicit `sha256` replaces the catalog's digest and
@@ -422,6 +423,22 @@ fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_blank_mirror_falls_back_to_the_variable() {
+        let src = |b: Option<&str>| DownloadSource {
+            base_url: b.map(str::to_string),
+            sha256: None,
+        };
+        let home = std::env::var("HOME").ok();
+        assert_eq!(
+            src(Some("http://m")).mirror("HOME").as_deref(),
+            Some("http://m")
+        );
+        assert_eq!(src(Some("  ")).mirror("HOME"), home);
+        assert_eq!(src(None).mirror("HOME"), home);
+        assert_eq!(src(Some("")).mirror("TINGJI_NO_SUCH_VARIABLE"), None);
+    }
 
     #[test]
     fn content_range() {

@@ -39,7 +39,6 @@ pub fn live_model_for(store: &ModelStore, language: &str) -> Result<String> {
     }
 }
 
-
 /// Installed built-in GGUF models, sorted by path.
 pub fn installed_gguf() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(paths::llm_dir())
@@ -79,6 +78,12 @@ pub fn builtin_gguf(name: Option<&str>) -> Result<PathBuf> {
         ))
         .into()
     })
+}
+
+/// The downloadable built-in models, best first, each with whether it is installed.
+pub fn builtin_catalog() -> Vec<(&'static tingji_models::GgufEntry, bool)> {
+    let installed = installed_gguf();
+    tingji_models::gguf_catalog().iter().map(|e| (e, installed.iter().any(|p| p.file_stem().is_some_and(|s| s == e.name)))).collect()
 }
 
 /// Downloads built-in chat model `name` (default: the catalog's first, the built-in default)

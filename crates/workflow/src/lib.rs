@@ -13,7 +13,7 @@ pub mod document;
 pub mod paths;
 pub mod recording;
 
-pub use choose::{LlmChoice, builtin_gguf, chat_model, download_builtin, default_whisper_model, first_installed, installed_gguf, live_model_for};
+pub use choose::{LlmChoice, builtin_catalog, builtin_gguf, chat_model, download_builtin, default_whisper_model, first_installed, installed_gguf, live_model_for};
 pub use document::{document, options as export_options, render as render_meeting};
 
 /// Errors of the workflow glue; `code()` is the stable code the front ends show.
