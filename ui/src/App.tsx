@@ -37,6 +37,9 @@ export function App() {
   const [queue, dispatch] = useReducer(queueReducer, []);
   const [dragging, setDragging] = useState(false);
   const nonce = useRef(0);
+  /** The settings as last saved (or loaded): each save applies its change on top of these. */
+  const savedSettings = useRef<Settings | null>(null);
+  const saving = useRef<Promise<boolean>>(Promise.resolve(true));
 
   useEffect(() => {
     void (async () => {
@@ -44,6 +47,7 @@ export function App() {
       if (i.status === "error") return setBootError(`${i.error.code}: ${i.error.message}`);
       if (s.status === "error") return setBootError(`${s.error.code}: ${s.error.message}`);
       setInfo(i.data);
+      savedSettings.current = s.data;
       setSettings(s.data);
     })();
   }, []);
@@ -55,11 +59,21 @@ export function App() {
     document.title = translate(lang, "app.name") === "听记" ? "听记 Tingji" : "Tingji 听记";
   }, [settings?.theme, lang]);
 
-  const saveSettings = useCallback(async (s: Settings) => {
-    const r = await call(commands.saveSettings(s));
-    if (r === undefined) return false;
-    setSettings(s);
-    return true;
+  // Saves run one after another, each applying its change on top of the last saved settings:
+  // two quick changes (language, then theme) both stick instead of the second saving a stale copy.
+  const saveSettings = useCallback((patch: Partial<Settings>) => {
+    const run = async () => {
+      const base = savedSettings.current;
+      if (base === null) return false;
+      const next = { ...base, ...patch };
+      const r = await call(commands.saveSettings(next));
+      if (r === undefined) return false;
+      savedSettings.current = next;
+      setSettings(next);
+      return true;
+    };
+    saving.current = saving.current.then(run, run);
+    return saving.current;
   }, []);
 
   const refreshInfo = useCallback(async () => {

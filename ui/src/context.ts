@@ -11,8 +11,8 @@ export type Route =
 export type AppCtx = {
   info: AppInfo;
   settings: Settings;
-  /** Saves settings through the backend and applies them. */
-  saveSettings: (s: Settings) => Promise<boolean>;
+  /** Saves a change to the settings through the backend and applies it; changes apply in call order. */
+  saveSettings: (patch: Partial<Settings>) => Promise<boolean>;
   refreshInfo: () => Promise<void>;
   navigate: (r: Route) => void;
   openMeeting: (id: number, seekMs?: number | null) => void;

@@ -14,7 +14,7 @@ export function Onboarding() {
         title={t("onb.title")}
         testId="onboarding"
         footer={
-          <button className="primary" data-testid="onboarding-start" onClick={() => void saveSettings({ ...settings, ui_language: lang, onboarded: true })}>
+          <button className="primary" data-testid="onboarding-start" onClick={() => void saveSettings({ ui_language: lang, onboarded: true })}>
             {t("onb.start")}
           </button>
         }

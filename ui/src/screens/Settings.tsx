@@ -38,7 +38,7 @@ export function SettingsScreen() {
 
   const saveLlm = (next: LlmSettings) => {
     setLlm(next);
-    void saveSettings({ ...settings, llm: next });
+    void saveSettings({ llm: next });
   };
 
   const jobChannel = (onUpdate: (d: Dl | null) => void, onDone: () => void) =>
@@ -134,13 +134,13 @@ export function SettingsScreen() {
         <h2>{t("settings.general")}</h2>
         <div className="grid2">
           <Field label={t("settings.uiLanguage")}>
-            <select data-testid="lang-select" value={settings.ui_language} onChange={(e) => void saveSettings({ ...settings, ui_language: e.target.value })}>
+            <select data-testid="lang-select" value={settings.ui_language} onChange={(e) => void saveSettings({ ui_language: e.target.value })}>
               <option value="zh">中文</option>
               <option value="en">English</option>
             </select>
           </Field>
           <Field label={t("settings.theme")}>
-            <select data-testid="theme-select" value={settings.theme} onChange={(e) => void saveSettings({ ...settings, theme: e.target.value })}>
+            <select data-testid="theme-select" value={settings.theme} onChange={(e) => void saveSettings({ theme: e.target.value })}>
               {(["system", "light", "dark"] as const).map((th) => (
                 <option key={th} value={th}>
                   {t(`settings.theme.${th}`)}
@@ -160,13 +160,13 @@ export function SettingsScreen() {
         <h2>{t("settings.transcription")}</h2>
         <div className="grid3">
           <Field label={t("settings.fileModel")}>
-            <ModelChoice testId="file-model-select" value={settings.file_model ?? ""} onChange={(m) => void saveSettings({ ...settings, file_model: m || null })} models={modelNames} />
+            <ModelChoice testId="file-model-select" value={settings.file_model ?? ""} onChange={(m) => void saveSettings({ file_model: m || null })} models={modelNames} />
           </Field>
           <Field label={t("settings.liveModel")}>
-            <ModelChoice testId="live-model-select" value={settings.live_model ?? ""} onChange={(m) => void saveSettings({ ...settings, live_model: m || null })} models={modelNames} />
+            <ModelChoice testId="live-model-select" value={settings.live_model ?? ""} onChange={(m) => void saveSettings({ live_model: m || null })} models={modelNames} />
           </Field>
           <Field label={t("settings.language")}>
-            <Choice value={settings.language} onChange={(l) => void saveSettings({ ...settings, language: l })} options={langOptions(LANGS)} />
+            <Choice value={settings.language} onChange={(l) => void saveSettings({ language: l })} options={langOptions(LANGS)} />
           </Field>
         </div>
         <h3>{t("settings.installed")}</h3>

@@ -28,6 +28,23 @@ test("settings: language switch, theme, models, provider, test connection", (t) 
     const saved = await page.evaluate(() => window.__tingjiMock.state.settings.theme);
     assert.equal(saved, "light");
 
+    // two changes in one go (language, then theme, before the first save returns): both stick
+    await page.evaluate((l) => {
+      const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, "value").set;
+      for (const [id, v] of [["lang-select", l], ["theme-select", "dark"]]) {
+        const s = document.querySelector(`[data-testid="${id}"]`);
+        set.call(s, v);
+        s.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    }, other);
+    await waitText(page, '[data-testid="nav-library"]', (s) => s === STR[other].library);
+    await page.waitForFunction(() => document.documentElement.dataset.theme === "dark");
+    const both = await page.evaluate(() => window.__tingjiMock.state.settings);
+    assert.deepEqual([both.ui_language, both.theme], [other, "dark"]);
+    await page.getByTestId("lang-select").selectOption(lang);
+    await page.getByTestId("theme-select").selectOption("light");
+    await waitText(page, '[data-testid="nav-library"]', (s) => s === STR[lang].library);
+
     // download a model: progress → installed
     const tiny = page.getByTestId("catalog-item").filter({ has: page.locator(".model-name", { hasText: /^tiny$/ }) });
     await tiny.getByTestId("catalog-download").click();
