@@ -144,10 +144,13 @@ fn screenshots_of_every_screen(app: &App) {
         wd.click_css("[data-testid=nav-settings]");
         wd.select("[data-testid=lang-select]", lang);
         wd.select("[data-testid=theme-select]", theme);
-        // The language and theme really apply: a Chinese UI says 资料库, an English one Library.
+        // The language and theme really apply: a Chinese UI says 资料库, an English one Library,
+        // and the root carries the theme once its save returned (the saves run one after the
+        // other, and the navigation may already be in `lang` from the round before).
         let want = if lang == "zh" { "资料库" } else { "Library" };
-        wd.wait_for(&format!("the navigation in {lang}"), Duration::from_secs(15), |wd| {
-            wd.text_css("[data-testid=nav-library]").contains(want).then_some(())
+        wd.wait_for(&format!("the navigation in {lang} and the {theme} theme"), Duration::from_secs(15), |wd| {
+            let themed = wd.exec("return document.documentElement.dataset.theme ?? null", json!([])) == json!(theme);
+            (themed && wd.text_css("[data-testid=nav-library]").contains(want)).then_some(())
         });
         std::thread::sleep(Duration::from_millis(300));
         let bg = wd.exec("return getComputedStyle(document.body).backgroundColor", json!([]));

@@ -255,17 +255,19 @@ impl WebDriver {
         self.call("POST", &format!("/element/{e}/value"), Some(json!({"text": text}))).unwrap_or_else(|e| panic!("{e}"));
     }
 
-    /// Picks `value` in a <select> the way a user does (React sees a change event).
+    /// Picks `value` in the `<select>` at `css` the way a user does (React sees a change event),
+    /// once it offers that option (options may load after the element).
     pub fn select(&self, css: &str, value: &str) {
-        self.wait(css, Duration::from_secs(20));
-        let ok = self.exec(
-            "const s = document.querySelector(arguments[0]);
-             if (!s || ![...s.options].some(o => o.value === arguments[1])) return false;
-             const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;
-             set.call(s, arguments[1]); s.dispatchEvent(new Event('change', { bubbles: true })); return true;",
-            json!([css, value]),
-        );
-        assert_eq!(ok, json!(true), "{css} has no option {value}");
+        self.wait_for(&format!("{css} with an option {value}"), Duration::from_secs(20), |wd| {
+            let ok = wd.exec(
+                "const s = document.querySelector(arguments[0]);
+                 if (!s || ![...s.options].some(o => o.value === arguments[1])) return false;
+                 const set = Object.getOwnPropertyDescriptor(HTMLSelectElement.prototype, 'value').set;
+                 set.call(s, arguments[1]); s.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+                json!([css, value]),
+            );
+            (ok == json!(true)).then_some(())
+        });
     }
 
     /// A PNG of the window.
