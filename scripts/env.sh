@@ -15,3 +15,5 @@ export TINGJI_GGUF_BEST="${TINGJI_GGUF_BEST:-$TINGJI_CACHE/gguf/qwen2.5-coder-1.
 export TINGJI_GGUF_TINY="${TINGJI_GGUF_TINY:-$TINGJI_CACHE/gguf/smollm2-135m-instruct-q4_1.gguf}"
 # llama.cpp's server (built once by setup.sh), the peer for notes tests and `tingji llm bench`.
 export TINGJI_LLAMA_SERVER="${TINGJI_LLAMA_SERVER:-$TINGJI_CACHE/llama-server/llama-server-11434}"
+# ONNX Runtime's shared library (speaker diarization), from the PyPI onnxruntime wheel (setup.sh).
+export TINGJI_ONNXRUNTIME="${TINGJI_ONNXRUNTIME:-$TINGJI_CACHE/onnxruntime/libonnxruntime.so}"

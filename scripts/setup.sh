@@ -122,6 +122,25 @@ if [ ! -x "$TINGJI_LLAMA_SERVER" ]; then
   cp "$d/build/bin/llama-server" "$TINGJI_LLAMA_SERVER.tmp" && mv "$TINGJI_LLAMA_SERVER.tmp" "$TINGJI_LLAMA_SERVER"
   rm -rf "$d"
 fi
+# ONNX Runtime for speaker diarization (tingji-diarize loads it at run time): the shared library
+# from the PyPI onnxruntime wheel, beside the binaries (where tingji looks for it, as in the
+# .deb's /usr/lib/tingji) and in the cache for test binaries ($TINGJI_ONNXRUNTIME, env.sh).
+if [ ! -f "$TINGJI_ONNXRUNTIME" ]; then
+  w=$(fetch_wheel onnxruntime==1.32.0)
+  mkdir -p "$(dirname "$TINGJI_ONNXRUNTIME")"
+  unzip -p "$w" 'onnxruntime/capi/libonnxruntime.so.1.32.0' >"$TINGJI_ONNXRUNTIME.tmp"
+  mv "$TINGJI_ONNXRUNTIME.tmp" "$TINGJI_ONNXRUNTIME"
+fi
+cmp -s "$TINGJI_ONNXRUNTIME" "$CARGO_TARGET_DIR/release/libonnxruntime.so" || cp "$TINGJI_ONNXRUNTIME" "$CARGO_TARGET_DIR/release/libonnxruntime.so"
+# The diarization networks (pyannote segmentation-3.0, CAM++ zh+en as ONNX) from the shared test
+# data, where they are checked (MANIFEST.md §5), into the model store's diarization folder.
+dz="$TINGJI_DATA_DIR/models/diarization"
+for f in segmentation-3.0.onnx campplus_zh_en_common_advanced.onnx; do
+  if [ ! -f "$dz/$f" ] && [ -f "$TINGJI_TESTDATA/models/diarization/$f" ]; then
+    mkdir -p "$dz"
+    cp "$TINGJI_TESTDATA/models/diarization/$f" "$dz/$f.tmp" && mv "$dz/$f.tmp" "$dz/$f"
+  fi
+done
 # The built-in models, installed the way a user installs a GGUF they own.
 for g in "$TINGJI_GGUF_BEST" "$TINGJI_GGUF_SMALL"; do
   n=$(basename "$g" .gguf)
@@ -161,5 +180,10 @@ fi
 if ! "$TINGJI_CACHE/fw-venv/bin/python" -c 'import docx' 2>/dev/null; then
   echo "setup: installing python-docx (DOCX reader for tests)" >&2
   "$TINGJI_CACHE/fw-venv/bin/pip" install -q 'python-docx==1.2.0' >&2
+fi
+# sherpa-onnx, the diarization peer `tingji bench --diarization` runs on the same two networks.
+if ! "$TINGJI_CACHE/fw-venv/bin/python" -c 'import sherpa_onnx' 2>/dev/null; then
+  echo "setup: installing sherpa-onnx (diarization peer for the benchmark)" >&2
+  "$TINGJI_CACHE/fw-venv/bin/pip" install -q 'sherpa-onnx==2.0.1' >&2
 fi
 echo "setup: ready (data dir $TINGJI_DATA_DIR)" >&2

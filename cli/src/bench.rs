@@ -44,9 +44,12 @@ pub struct BenchArgs {
     /// Skip parts: any of asr, baseline, faster-whisper, decode.
     #[arg(long, value_delimiter = ',')]
     skip: Vec<String>,
+    /// Benchmark speaker diarization instead (against sherpa-onnx; `--minutes` of audio for speed).
+    #[arg(long)]
+    diarization: bool,
 }
 
-fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0)))
@@ -54,7 +57,7 @@ fn peak_rss_mb() -> f64 {
         / 1024.0
 }
 
-fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
+pub(crate) fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let data_len = (samples.len() * 2) as u32;
     f.write_all(b"RIFF")?;
@@ -117,6 +120,9 @@ fn assemble(testdata: &Path, minutes: f32) -> Result<Vec<f32>> {
 }
 
 pub fn run(a: BenchArgs) -> Result<()> {
+    if a.diarization {
+        return crate::bench_diarize::run(&a.testdata, &a.python, a.threads, a.minutes);
+    }
     let store = ModelStore::open_default()?;
     let dir = tempfile_dir()?;
     let audio = assemble(&a.testdata, a.minutes)?;
@@ -250,7 +256,7 @@ fn joined_ct2(ct2: &Path, dir: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
-fn tempfile_dir() -> Result<PathBuf> {
+pub(crate) fn tempfile_dir() -> Result<PathBuf> {
     let d = std::env::temp_dir().join(format!("tingji-bench-{}", std::process::id()));
     std::fs::create_dir_all(&d)?;
     Ok(d)

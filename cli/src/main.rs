@@ -1,6 +1,7 @@
 //! `tingji`: the command-line front end over the core crates.
 
 mod bench;
+mod bench_diarize;
 mod export_cmd;
 mod library_cmd;
 mod notes_cmd;
@@ -88,6 +89,7 @@ struct TranscribeArgs {
     /// Language code, or "auto" to detect it.
     #[arg(long, default_value = "auto")]
     language: String,
+    /// txt, srt, vtt, json, md, html, docx, pdf, or rttm (who spoke when; implies --diarize).
     #[arg(long, default_value = "txt")]
     format: String,
     /// Output file (one input) or directory (several inputs). Default: stdout for one input.
@@ -127,6 +129,18 @@ struct TranscribeArgs {
     /// Start from scratch even if an interrupted run left a partial transcript.
     #[arg(long)]
     no_resume: bool,
+    /// Tell the speakers apart (segments and words get S1, S2, …). `--format rttm` implies it.
+    #[arg(long)]
+    diarize: bool,
+    /// The number of speakers, when you know it (default: estimated).
+    #[arg(long)]
+    speakers: Option<usize>,
+    /// At least this many speakers (with the estimate).
+    #[arg(long)]
+    min_speakers: Option<usize>,
+    /// At most this many speakers (with the estimate).
+    #[arg(long)]
+    max_speakers: Option<usize>,
 }
 
 #[derive(Parser)]
@@ -138,6 +152,9 @@ struct ProcessArgs {
     /// Transcribe and store only; no AI notes.
     #[arg(long)]
     no_notes: bool,
+    /// Do not tell the speakers apart (they are by default, when the models are installed).
+    #[arg(long)]
+    no_diarize: bool,
     /// Only these notes outputs (comma-separated; see `tingji notes --help`).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -239,6 +256,9 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         if let Some(x) = cause.downcast_ref::<tingji_workflow::WorkflowError>() {
             return x.code();
         }
+        if let Some(x) = cause.downcast_ref::<tingji_diarize::DiarizeError>() {
+            return x.code();
+        }
     }
     "error"
 }
@@ -321,7 +341,20 @@ pub(crate) fn open_library() -> Result<tingji_library::Library> {
 /// `process`: transcribe into the library, AI notes for each new meeting, then the exports.
 fn process(a: ProcessArgs) -> Result<()> {
     let formats: Vec<Format> = a.export.iter().map(|f| f.parse()).collect::<Result<_, _>>()?;
-    let ids = transcribe(a.transcribe, true)?;
+    let mut t = a.transcribe;
+    if !a.no_diarize && !t.diarize {
+        // Speakers by default; without the models the transcript still comes, with a warning.
+        let store = ModelStore::open_default()?;
+        if tingji_workflow::speakers::installed(&store) {
+            t.diarize = true;
+        } else {
+            eprintln!(
+                "tingji: warning: speakers not told apart: no diarization models in {} (see `tingji models list`)",
+                tingji_workflow::speakers::models_dir(&store).display()
+            );
+        }
+    }
+    let ids = transcribe(t, true)?;
     let notes = if a.no_notes { Ok(()) } else { process_notes(&a.llm, &a.only, &a.template, &a.notes_language, &ids) };
     // Exports run even when notes failed: the transcript is worth having.
     if !formats.is_empty() {
@@ -390,8 +423,11 @@ fn process_notes(
 /// Transcribes every file; with `keep_in_library`, stores each and returns the meeting ids.
 fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_library::MeetingId, PathBuf)>> {
     let mut ids = Vec::new();
-    let format: Format = a.format.parse()?;
+    // RTTM (who spoke when) is the diarization itself, not a rendering of the transcript.
+    let rttm = a.format.eq_ignore_ascii_case("rttm");
+    let format: Format = if rttm { Format::Txt } else { a.format.parse()? };
     let export_opts = tingji_export::ExportOptions::defaults_for(format);
+    let diarize = a.diarize || rttm || a.speakers.is_some() || a.min_speakers.is_some() || a.max_speakers.is_some();
     let store = ModelStore::open_default()?;
     let model_name = match &a.model {
         Some(m) => m.clone(),
@@ -438,6 +474,21 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             return Err(tingji_media::MediaError::NotFound(f.clone()).into());
         }
     }
+    let mut diarizer = if diarize {
+        let models = tingji_workflow::speakers::model_paths(&store);
+        Some(tingji_diarize::Diarizer::load(&models, opts.threads as usize).context("loading the diarization models")?)
+    } else {
+        None
+    };
+    let dopts = tingji_diarize::DiarizeOptions {
+        threads: opts.threads as usize,
+        count: match (a.speakers, a.min_speakers, a.max_speakers) {
+            (Some(n), _, _) => tingji_diarize::Count::Exact(n.max(1)),
+            (None, min, max) => tingji_diarize::Count::Estimate { min: min.unwrap_or(1), max: max.unwrap_or(20) },
+        },
+        decode: opts.decode.clone(),
+        ..Default::default()
+    };
     let engine = Engine::load(&model_path, &display_name).with_context(|| format!("loading model {model_name}"))?;
     let cancel = cancel_flag();
     let jobs_dir = tingji_workflow::paths::data_dir(&store).join("jobs");
@@ -448,8 +499,11 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
         if !a.no_resume {
             o.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, f, &display_name, &o));
         }
-        let res = transcribe_one(&engine, f, &o, &cancel);
-        let t = match res {
+        let res = transcribe_one(&engine, f, &o, &cancel).and_then(|mut t| match diarizer.as_mut() {
+            Some(d) => diarize_one(d, f, &mut t, &dopts, &cancel).map(|dz| (t, Some(dz))),
+            None => Ok((t, None)),
+        });
+        let (t, dz) = match res {
             Ok(t) => t,
             Err(e) if a.files.len() > 1 && error_code(&e) != "cancelled" => {
                 eprintln!("tingji: error[{}]: {}: {e:#}", error_code(&e), f.display());
@@ -466,7 +520,13 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
                 continue;
             }
         }
-        let text = tingji_export::render(&tingji_export::Document::from_transcript(t), format, &export_opts)?;
+        let text = match (&dz, rttm) {
+            (Some(dz), true) => {
+                let id = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+                tingji_diarize::der::to_rttm(&id, &tingji_diarize::der::labelled(&dz.turns)).into_bytes()
+            }
+            _ => tingji_export::render(&tingji_export::Document::from_transcript(t), format, &export_opts)?,
+        };
         match (&a.output, a.files.len()) {
             (None, 1) => {
                 let mut out = std::io::stdout().lock();
@@ -478,7 +538,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
                 let dir = dir.clone().unwrap_or_else(|| f.parent().map(Path::to_path_buf).unwrap_or_default());
                 std::fs::create_dir_all(&dir)?;
                 let stem = f.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-                let out = dir.join(format!("{stem}.{}", format.extension()));
+                let out = dir.join(format!("{stem}.{}", if rttm { "rttm" } else { format.extension() }));
                 write_atomic(&out, &text)?;
                 eprintln!("{} → {}", f.display(), out.display());
             }
@@ -499,6 +559,32 @@ pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
 
 pub(crate) fn fmt_ms(ms: u64) -> String {
     tingji_export::clock(ms, false)
+}
+
+/// Tells the speakers of one transcribed file apart, with progress lines on stderr.
+fn diarize_one(
+    d: &mut tingji_diarize::Diarizer,
+    f: &Path,
+    t: &mut tingji_transcript::Transcript,
+    opts: &tingji_diarize::DiarizeOptions,
+    cancel: &Arc<AtomicBool>,
+) -> Result<tingji_diarize::Diarization> {
+    let quiet = std::env::var_os("TINGJI_QUIET").is_some();
+    let mut last = Instant::now();
+    let mut on_event = |e: tingji_diarize::Event| {
+        let tingji_diarize::Event::Progress { done_ms, total_ms, eta_ms } = e;
+        if !quiet && last.elapsed() > Duration::from_secs(2) {
+            last = Instant::now();
+            let pct = total_ms.filter(|t| *t > 0).map(|t| format!("{}%", (done_ms * 100 / t).min(100))).unwrap_or("?".into());
+            eprintln!("speakers {pct} {} ETA {}", fmt_ms(done_ms), eta_ms.map(fmt_ms).unwrap_or("--:--".into()));
+        }
+    };
+    let dz = tingji_workflow::speakers::diarize_transcript(d, f, t, opts, &mut on_event, cancel)
+        .map_err(|e| anyhow::Error::new(e).context(format!("{}: speakers", f.display())))?;
+    if !quiet {
+        eprintln!("{}: {} speakers", f.display(), dz.speakers.len());
+    }
+    Ok(dz)
 }
 
 /// Transcribes one file with a progress bar (TTY) or periodic progress lines (pipes) on stderr.
@@ -573,6 +659,12 @@ fn models(cmd: ModelsCmd) -> Result<()> {
                     if m.multilingual { "multilingual" } else { "English-only" }
                 );
             }
+            let dz = tingji_workflow::speakers::models_dir(&store);
+            println!(
+                "Speaker diarization (segmentation-3.0 + CAM++) in {}: {}",
+                dz.display(),
+                if tingji_workflow::speakers::installed(&store) { "installed" } else { "not installed" }
+            );
             println!("Downloadable (tingji models download NAME):");
             for c in tingji_models::catalog() {
                 let mark = if installed.iter().any(|m| m.name == c.name) { " (installed)" } else { "" };

@@ -13,7 +13,7 @@ use aspasia::{Subtitle, SubRipSubtitle, WebVttSubtitle};
 /// Processes `clip` into a fresh library with the `base` model; returns (data dir, meeting id).
 fn meeting(clip: &str, extra: &[&str]) -> (tempfile::TempDir, String) {
     let d = private_data_dir();
-    let mut args = vec!["process", "--no-notes", "--model", "base"];
+    let mut args = vec!["process", "--no-notes", "--no-diarize", "--model", "base"];
     args.extend_from_slice(extra);
     let path = data(clip);
     args.push(path.to_str().unwrap());

