@@ -6,6 +6,7 @@ mod export_cmd;
 mod library_cmd;
 mod notes_cmd;
 mod record_cmd;
+mod speakers_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -58,6 +59,11 @@ enum Cmd {
     Library {
         #[command(subcommand)]
         cmd: library_cmd::LibraryCmd,
+    },
+    /// A meeting's speakers: list, rename, merge.
+    Speakers {
+        #[command(subcommand)]
+        cmd: speakers_cmd::SpeakersCmd,
     },
     /// Input devices: microphones and system-audio sources (ids for `record`).
     Devices {
@@ -215,6 +221,7 @@ fn main() {
         Cmd::ImportJson { file } => import_json(&file),
         Cmd::Models { cmd } => models(cmd),
         Cmd::Library { cmd } => library(cmd),
+        Cmd::Speakers { cmd } => open_library().and_then(|mut lib| speakers_cmd::run(cmd, &mut lib)),
         Cmd::Devices { json } => record_cmd::devices(json),
         Cmd::Record(a) => record_cmd::record(a),
         Cmd::Bench(a) => bench::run(a),

@@ -94,3 +94,24 @@ fn missing_diarization_models_are_named_and_process_keeps_the_transcript() {
     assert_success(&out, "process without diarization models");
     assert!(String::from_utf8_lossy(&out.stderr).contains("speakers not told apart"));
 }
+
+#[test]
+fn process_stores_speakers_that_renaming_changes_everywhere() {
+    let d = private_data_dir();
+    let dp = d.path();
+    let wav = data("meeting/pyannote_ami_seriously/mixture.wav");
+    let out = run_in(dp, &["process", "--no-notes", "--model", "tiny.en", wav.to_str().unwrap()]);
+    let id = out.split('\t').next().unwrap().trim().to_string();
+    let list = run_in(dp, &["speakers", "list", &id]);
+    let labels: Vec<&str> = list.lines().map(|l| l.split('\t').next().unwrap()).collect();
+    assert!((3..=4).contains(&labels.len()), "{list}");
+    assert_eq!(labels[0], "S1", "{list}");
+    run_in(dp, &["speakers", "rename", &id, "S1", "Ann Lee"]);
+    let md = run_in(dp, &["export", &id, "--format", "md"]);
+    assert!(md.contains("Ann Lee") && !md.contains("S1"), "every S1 line renamed: {md}");
+    // Merging S2 into S1 leaves one speaker fewer, and its lines under Ann Lee.
+    run_in(dp, &["speakers", "merge", &id, "S2", "S1"]);
+    let after = run_in(dp, &["speakers", "list", &id]);
+    assert_eq!(after.lines().count(), labels.len() - 1, "{after}");
+    assert!(!run_in(dp, &["export", &id, "--format", "txt"]).contains("S2"));
+}
