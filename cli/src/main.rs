@@ -481,9 +481,18 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             return Err(tingji_media::MediaError::NotFound(f.clone()).into());
         }
     }
+    // `process` keeps the transcript when speakers cannot be told apart (warning); an explicit
+    // `transcribe --diarize` fails with the reason.
     let mut diarizer = if diarize {
         let models = tingji_workflow::speakers::model_paths(&store);
-        Some(tingji_diarize::Diarizer::load(&models, opts.threads as usize).context("loading the diarization models")?)
+        match tingji_diarize::Diarizer::load(&models, opts.threads as usize) {
+            Ok(d) => Some(d),
+            Err(e) if keep_in_library => {
+                eprintln!("tingji: warning: speakers not told apart: error[{}]: {e}", e.code());
+                None
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("loading the diarization models")),
+        }
     } else {
         None
     };
@@ -507,7 +516,15 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             o.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, f, &display_name, &o));
         }
         let res = transcribe_one(&engine, f, &o, &cancel).and_then(|mut t| match diarizer.as_mut() {
-            Some(d) => diarize_one(d, f, &mut t, &dopts, &cancel).map(|dz| (t, Some(dz))),
+            Some(d) => match diarize_one(d, f, &mut t, &dopts, &cancel) {
+                Ok(dz) => Ok((t, Some(dz))),
+                Err(e) if keep_in_library && error_code(&e) != "cancelled" => {
+                    eprintln!("tingji: warning: {e:#} (the transcript is kept without speakers)");
+                    t.warnings.push(format!("speakers not told apart: {e:#}"));
+                    Ok((t, None))
+                }
+                Err(e) => Err(e),
+            },
             None => Ok((t, None)),
         });
         let (t, dz) = match res {

@@ -93,6 +93,21 @@ fn missing_diarization_models_are_named_and_process_keeps_the_transcript() {
         .unwrap();
     assert_success(&out, "process without diarization models");
     assert!(String::from_utf8_lossy(&out.stderr).contains("speakers not told apart"));
+    // Broken model files: `transcribe --diarize` names the error, `process` keeps the meeting.
+    let dz = dir.path().join("models/diarization");
+    std::fs::create_dir_all(&dz).unwrap();
+    std::fs::write(dz.join("segmentation-3.0.onnx"), b"truncated").unwrap();
+    std::fs::write(dz.join("campplus_zh_en_common_advanced.onnx"), b"truncated").unwrap();
+    let out = tingji().env("TINGJI_DATA_DIR", dir.path()).args(["transcribe", jfk.to_str().unwrap(), "--diarize", "--model", "tiny.en"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("error[diarization_model_load]"), "{err}");
+    let out = tingji().env("TINGJI_DATA_DIR", dir.path()).args(["process", "--no-notes", jfk.to_str().unwrap(), "--model", "tiny.en"]).output().unwrap();
+    assert_success(&out, "process with broken diarization models");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("speakers not told apart") && err.contains("diarization_model_load"), "{err}");
+    let id = String::from_utf8_lossy(&out.stdout).split('\t').next().unwrap().trim().to_string();
+    let shown = tingji().env("TINGJI_DATA_DIR", dir.path()).args(["library", "show", &id]).output().unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("ask not what your country"), "the transcript is kept");
 }
 
 #[test]

@@ -191,7 +191,8 @@ impl Worker {
     fn work(&mut self, work: Work, settings: &Settings, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<Outcome> {
         match work {
             Work::Import { path, request } => {
-                let t = self.transcribe(&path, &request, settings, None, cancel, p)?.map_err(|_| AppError::cancelled())?;
+                let mut t = self.transcribe(&path, &request, settings, None, cancel, p)?.map_err(|_| AppError::cancelled())?;
+                self.speakers(&path, &mut t, cancel, p)?;
                 let lib = self.library()?;
                 let id = lib.import_meeting(&t, Some((path.as_path(), KeepAs::Copy)), None)?;
                 Ok(Outcome { meeting: Some(id), path: None })
@@ -307,6 +308,18 @@ impl Worker {
             opts.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, path, &model, &opts));
         }
         self.transcribe_with(path, &model, &opts, range, cancel, p)
+    }
+
+    /// Who said what, when the diarization models are installed (a failure keeps the transcript).
+    fn speakers(&mut self, path: &Path, t: &mut Transcript, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<()> {
+        let store = self.store()?;
+        let mut on_event = |e: tingji_workflow::speakers::Event| {
+            let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
+            let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
+            p.report_eta("speakers".into(), f, eta_ms);
+        };
+        tingji_workflow::speakers::add_if_installed(store, path, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?;
+        Ok(())
     }
 
     fn transcribe_with(

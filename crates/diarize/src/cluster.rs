@@ -20,6 +20,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+/// Groups of embeddings whose average plain cosine similarity is above 0.6 are one speaker.
+/// Measured with the true speakers on the shared clips: the same speaker's windows average
+/// 0.77–0.85, different speakers' centroids 0.47–0.71, so this bound alone over-merges
+/// (it is only an upper bound on the count), while it keeps a lone voice in one piece.
+pub const UNCENTRED_DISTANCE: f32 = 0.4;
+
 /// How many speakers to find.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Count {
@@ -116,7 +122,13 @@ pub fn cluster(x: &[Vec<f32>], count: Count, threshold: f32, min_size: usize) ->
         Count::Exact(k) => k.clamp(1, n),
         Count::Estimate { min, max } => {
             let by_threshold = n - merges.iter().filter(|m| m.2 <= threshold).count();
-            by_threshold.clamp(min.max(1), max.max(min).max(1).min(n))
+            // Centring needs several voices to mean anything: with one voice (or a few windows)
+            // it turns noise into directions, and two windows of one speaker become antipodal
+            // (JFK's 11 s came out as two speakers). So never find more speakers than plain
+            // cosine distance does at UNCENTRED_DISTANCE.
+            let plain = average_linkage(x);
+            let by_plain = n - plain.iter().filter(|m| m.2 <= UNCENTRED_DISTANCE).count();
+            by_threshold.min(by_plain).clamp(min.max(1), max.max(min).max(1).min(n))
         }
     };
     let mut parent: Vec<usize> = (0..n).collect();
@@ -256,7 +268,8 @@ mod tests {
 
     #[test]
     fn three_voices_around_a_common_component_are_three_clusters() {
-        // A large shared component (as CAM++ has) plus one direction per speaker, with noise.
+        // A shared component (as CAM++ has: different voices 0.5–0.7 similar) plus one
+        // direction per speaker, with noise.
         let mut x = Vec::new();
         let mut truth = Vec::new();
         let mut seed = 7u32;
@@ -267,7 +280,7 @@ mod tests {
         for s in 0..3 {
             for _ in 0..12 {
                 let mut v = vec![0f32; 8];
-                v[0] = 3.0;
+                v[0] = 1.2;
                 v[1 + s] = 1.0;
                 v.iter_mut().for_each(|a| *a += 0.2 * noise());
                 x.push(unit(&v));
@@ -282,5 +295,9 @@ mod tests {
         }
         assert_eq!(cluster(&x, Count::Exact(2), 0.9, 3).iter().max(), Some(&1));
         assert_eq!(cluster(&x[..1], Count::Estimate { min: 1, max: 10 }, 0.9, 3), vec![0]);
+        // One voice in a few windows stays one speaker (centring alone splits two windows).
+        let one: Vec<Vec<f32>> = (0..3).map(|i| unit(&[3.0, 1.0 + 0.05 * i as f32, 0.2, 0.1])).collect();
+        assert_eq!(cluster(&one, Count::Estimate { min: 1, max: 10 }, 0.9, 3), vec![0, 0, 0]);
+        assert_eq!(cluster(&one[..2], Count::Estimate { min: 1, max: 10 }, 0.9, 3), vec![0, 0]);
     }
 }

