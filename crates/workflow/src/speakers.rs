@@ -27,8 +27,9 @@ pub fn installed(store: &ModelStore) -> bool {
     m.segmentation.is_file() && m.embedding.is_file()
 }
 
-/// Diarizes `path` and sets every segment's (and so every word's) speaker in `t`, splitting
-/// segments where the speaker changes between words. Returns the diarization (turns, voices).
+/// Diarizes `path` and, when it finds two or more speakers, sets every segment's (and so every
+/// word's) speaker in `t`, splitting segments where the speaker changes between words. Returns
+/// the diarization (turns, voices).
 pub fn diarize_transcript(
     diarizer: &mut Diarizer,
     path: &Path,
@@ -38,11 +39,16 @@ pub fn diarize_transcript(
     cancel: &Arc<AtomicBool>,
 ) -> Result<Diarization> {
     let d = diarizer.diarize_file(path, opts, on_event, cancel)?;
-    attribute::attribute(t, &d.turns, &speaker_label);
-    if d.turns.is_empty() && !t.segments.is_empty() {
-        t.warnings.push("no speaker could be told apart (too little speech)".into());
-    }
+    label(t, &d);
     Ok(d)
+}
+
+/// Puts the speakers on `t` when there are at least two: one voice needs no label (and a
+/// per-speaker summary of a lone speaker only repeats the summary).
+fn label(t: &mut Transcript, d: &Diarization) {
+    if d.speakers.len() >= 2 {
+        attribute::attribute(t, &d.turns, &speaker_label);
+    }
 }
 
 /// Speakers for a freshly transcribed file when the models are installed (the app's imports).
@@ -63,7 +69,7 @@ pub fn add_if_installed(
     let res = Diarizer::load(&model_paths(store), threads).and_then(|mut d| d.diarize_file(path, &opts, on_event, cancel));
     match res {
         Ok(d) => {
-            attribute::attribute(t, &d.turns, &speaker_label);
+            label(t, &d);
             Ok(Some(d.speakers.len()))
         }
         Err(e @ tingji_diarize::DiarizeError::Cancelled) => Err(e.into()),
