@@ -481,30 +481,8 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             return Err(tingji_media::MediaError::NotFound(f.clone()).into());
         }
     }
-    // `process` keeps the transcript when speakers cannot be told apart (warning); an explicit
-    // `transcribe --diarize` fails with the reason.
-    let mut diarizer = if diarize {
-        let models = tingji_workflow::speakers::model_paths(&store);
-        match tingji_diarize::Diarizer::load(&models, opts.threads as usize) {
-            Ok(d) => Some(d),
-            Err(e) if keep_in_library => {
-                eprintln!("tingji: warning: speakers not told apart: error[{}]: {e}", e.code());
-                None
-            }
-            Err(e) => return Err(anyhow::Error::new(e).context("loading the diarization models")),
-        }
-    } else {
-        None
-    };
-    let dopts = tingji_diarize::DiarizeOptions {
-        threads: opts.threads as usize,
-        count: match (a.speakers, a.min_speakers, a.max_speakers) {
-            (Some(n), _, _) => tingji_diarize::Count::Exact(n.max(1)),
-            (None, min, max) => tingji_diarize::Count::Estimate { min: min.unwrap_or(1), max: max.unwrap_or(20) },
-        },
-        decode: opts.decode.clone(),
-        ..Default::default()
-    };
+    let mut diarizer = if diarize { speakers_cmd::load_diarizer(&store, opts.threads, keep_in_library)? } else { None };
+    let dopts = speakers_cmd::options((a.speakers, a.min_speakers, a.max_speakers), opts.threads, &opts.decode);
     let engine = Engine::load(&model_path, &display_name).with_context(|| format!("loading model {model_name}"))?;
     let cancel = cancel_flag();
     let jobs_dir = tingji_workflow::paths::data_dir(&store).join("jobs");
@@ -516,7 +494,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             o.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, f, &display_name, &o));
         }
         let res = transcribe_one(&engine, f, &o, &cancel).and_then(|mut t| match diarizer.as_mut() {
-            Some(d) => match diarize_one(d, f, &mut t, &dopts, &cancel) {
+            Some(d) => match speakers_cmd::diarize_one(d, f, &mut t, &dopts, &cancel) {
                 Ok(dz) => Ok((t, Some(dz))),
                 Err(e) if keep_in_library && error_code(&e) != "cancelled" => {
                     eprintln!("tingji: warning: {e:#} (the transcript is kept without speakers)");
@@ -583,32 +561,6 @@ pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
 
 pub(crate) fn fmt_ms(ms: u64) -> String {
     tingji_export::clock(ms, false)
-}
-
-/// Tells the speakers of one transcribed file apart, with progress lines on stderr.
-fn diarize_one(
-    d: &mut tingji_diarize::Diarizer,
-    f: &Path,
-    t: &mut tingji_transcript::Transcript,
-    opts: &tingji_diarize::DiarizeOptions,
-    cancel: &Arc<AtomicBool>,
-) -> Result<tingji_diarize::Diarization> {
-    let quiet = std::env::var_os("TINGJI_QUIET").is_some();
-    let mut last = Instant::now();
-    let mut on_event = |e: tingji_diarize::Event| {
-        let tingji_diarize::Event::Progress { done_ms, total_ms, eta_ms } = e;
-        if !quiet && last.elapsed() > Duration::from_secs(2) {
-            last = Instant::now();
-            let pct = total_ms.filter(|t| *t > 0).map(|t| format!("{}%", (done_ms * 100 / t).min(100))).unwrap_or("?".into());
-            eprintln!("speakers {pct} {} ETA {}", fmt_ms(done_ms), eta_ms.map(fmt_ms).unwrap_or("--:--".into()));
-        }
-    };
-    let dz = tingji_workflow::speakers::diarize_transcript(d, f, t, opts, &mut on_event, cancel)
-        .map_err(|e| anyhow::Error::new(e).context(format!("{}: speakers", f.display())))?;
-    if !quiet {
-        eprintln!("{}: {} speakers", f.display(), dz.speakers.len());
-    }
-    Ok(dz)
 }
 
 /// Transcribes one file with a progress bar (TTY) or periodic progress lines (pipes) on stderr.

@@ -66,13 +66,12 @@ pub fn add_if_installed(
         return Ok(None);
     }
     let opts = DiarizeOptions { threads, ..Default::default() };
-    let res = Diarizer::load(&model_paths(store), threads).and_then(|mut d| d.diarize_file(path, &opts, on_event, cancel));
+    let res = Diarizer::load(&model_paths(store), threads)
+        .map_err(crate::WorkflowError::from)
+        .and_then(|mut d| diarize_transcript(&mut d, path, t, &opts, on_event, cancel));
     match res {
-        Ok(d) => {
-            label(t, &d);
-            Ok(Some(d.speakers.len()))
-        }
-        Err(e @ tingji_diarize::DiarizeError::Cancelled) => Err(e.into()),
+        Ok(d) => Ok(Some(d.speakers.len())),
+        Err(e @ crate::WorkflowError::Diarize(tingji_diarize::DiarizeError::Cancelled)) => Err(e),
         Err(e) => {
             t.warnings.push(format!("speakers not told apart: {e}"));
             Ok(None)
