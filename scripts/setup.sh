@@ -174,7 +174,9 @@ fi
 if [ ! -x "$TINGJI_CACHE/fw-venv/bin/python" ] || ! "$TINGJI_CACHE/fw-venv/bin/python" -c 'import faster_whisper' 2>/dev/null; then
   echo "setup: installing faster-whisper (peer for comparisons)" >&2
   python3 -m venv "$TINGJI_CACHE/fw-venv"
-  "$TINGJI_CACHE/fw-venv/bin/pip" install -q 'faster-whisper==1.2.1' >&2
+  # Its decoder and feature code are pinned too: a new ctranslate2/numpy/av moves the peer's
+  # output by a character, and the accuracy tests compare against it.
+  "$TINGJI_CACHE/fw-venv/bin/pip" install -q 'faster-whisper==1.2.1' 'ctranslate2==4.8.5' 'numpy==2.4.6' 'av==18.1.0' 'tokenizers==0.23.3' 'onnxruntime==1.32.0' >&2
 fi
 # python-docx, the independent DOCX reader the export tests open our DOCX files with.
 if ! "$TINGJI_CACHE/fw-venv/bin/python" -c 'import docx' 2>/dev/null; then
