@@ -1,9 +1,12 @@
 # A private PulseAudio server with virtual devices for the recording tests (sourced, not run).
 #   sys_out  (null sink, 48 kHz stereo): "the speakers" — its monitor sys_out.monitor is system audio
 #   mic_in   (null sink, 48 kHz mono):   play into it; virtual_mic (remap of its monitor) is "the mic"
-#   soak_out (null sink): for the long-recording memory test
+#   soak_out (null sink): the system side of the 30-minute recording (scripts/soak-record)
+#   soak_mic (null sink, 44.1 kHz mono): soak_mic_src (remap of its monitor) is its mic side
+#   burst_out (null sink, no keep-alive): renders in ~2 s bursts, for the sample-exact tests
 # Works as root with no session bus. Idle null sinks deliver their first samples late, so each
-# sink is kept busy with silence, at a low latency (a null sink otherwise renders ~2 s bursts).
+# sink but burst_out is kept busy with silence, at a low latency (a null sink otherwise renders
+# ~2 s bursts).
 export XDG_RUNTIME_DIR="${TINGJI_PULSE_DIR:-${TINGJI_CACHE:-$HOME/.cache/tingji}/pulse}/run"
 export XDG_CONFIG_HOME="${XDG_RUNTIME_DIR%/run}/config"
 export PULSE_STATE_PATH="${XDG_RUNTIME_DIR%/run}/state"
@@ -22,13 +25,16 @@ tingji_pulse_start() {
     -L "module-null-sink sink_name=sys_out rate=48000 channels=2" \
     -L "module-null-sink sink_name=mic_in rate=48000 channels=1" \
     -L "module-null-sink sink_name=soak_out rate=48000 channels=2" \
+    -L "module-null-sink sink_name=soak_mic rate=44100 channels=1" \
+    -L "module-null-sink sink_name=burst_out rate=48000 channels=2" \
     -L "module-remap-source master=mic_in.monitor source_name=virtual_mic channels=1" \
+    -L "module-remap-source master=soak_mic.monitor source_name=soak_mic_src channels=1" \
     -L module-always-sink
   for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
   pactl info >/dev/null || { echo "PulseAudio did not start; see ${XDG_RUNTIME_DIR%/run}/pulse.log" >&2; return 1; }
   pactl set-default-sink sys_out
   pactl set-default-source virtual_mic
-  for s in sys_out mic_in soak_out; do
+  for s in sys_out mic_in soak_out soak_mic; do
     (exec pacat --playback -d "$s" --latency-msec=20 --raw --format=s16le --rate=48000 --channels=1 </dev/zero >/dev/null 2>&1) &
   done
   sleep 2

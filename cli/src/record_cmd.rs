@@ -262,6 +262,18 @@ pub fn record(a: RecordArgs) -> Result<()> {
         rec.session.duration_ms as f64 / 1000.0,
         rec.path.display()
     );
+    for t in &rec.session.timing {
+        let role = rec.session.channels.get(t.index as usize).map_or("?", |c| c.role.as_str());
+        if t.inserted_samples + t.removed_samples > 0 {
+            eprintln!(
+                "tingji: warning: {role}: {} ms of silence inserted and {} ms removed for the device's gaps ({} overruns; every change is listed in {})",
+                t.inserted_samples * 1000 / rec.session.rate as u64,
+                t.removed_samples * 1000 / rec.session.rate as u64,
+                t.overruns,
+                rec.session_path.display()
+            );
+        }
+    }
     if rec.stop.is_problem() {
         eprintln!("tingji: warning: the recording stopped early: {}; everything recorded until then is saved", rec.session.warnings.last().cloned().unwrap_or_default());
     }

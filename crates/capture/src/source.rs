@@ -2,12 +2,14 @@
 //! they are), and a lock-free ring the audio callback copies into.
 //!
 //! The callback never allocates, locks or blocks: it downmixes each frame to mono, pushes it
-//! into a preallocated SPSC ring (10 s deep) and updates atomics (peak level, counters).
+//! into a preallocated SPSC ring (10 s deep), notes when it ran and how many frames the device
+//! had delivered by then in a second small ring (the recorder's only clock input), and
+//! updates atomics (peak level, counters).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cpal::traits::{DeviceTrait, StreamTrait};
 use cpal::{FromSample, SizedSample};
@@ -24,6 +26,8 @@ pub(crate) struct Shared {
     pub peak: AtomicU32,
     /// Frames lost because the ring was full (the writer stalled for > 10 s).
     pub overflow: AtomicU64,
+    /// Overruns the device reported (its audio has a gap).
+    pub xruns: AtomicU64,
     pub failed: AtomicBool,
     /// Set by the error callback (not the audio callback), so a mutex is fine here.
     pub failure: Mutex<String>,
@@ -35,18 +39,29 @@ impl Shared {
     }
 }
 
+/// One audio callback: the device had delivered `frames` frames in all (those the ring had no
+/// room for included) when it ran, `at_ns` after the source's epoch.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tick {
+    pub frames: u64,
+    pub at_ns: u64,
+}
+
 pub(crate) struct Source {
     pub role: Role,
     pub spec: DeviceSpec,
     pub info: DeviceInfo,
     pub rate: u32,
     pub consumer: rtrb::Consumer<f32>,
+    pub ticks: rtrb::Consumer<Tick>,
+    /// `Tick::at_ns` counts from here.
+    pub epoch: Instant,
     pub shared: Arc<Shared>,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
-type Opened = (DeviceInfo, u32, rtrb::Consumer<f32>);
+type Opened = (DeviceInfo, u32, rtrb::Consumer<f32>, rtrb::Consumer<Tick>);
 
 impl Source {
     /// Opens and starts the device `spec` names; `Ok(None)` for [`DeviceSpec::None`].
@@ -59,11 +74,12 @@ impl Source {
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let sh = shared.clone();
         let spec2 = spec.clone();
+        let epoch = Instant::now();
         let thread = std::thread::Builder::new()
             .name(format!("tingji-capture-{}", role.as_str()))
             .spawn(move || {
                 let sh2 = sh.clone();
-                let (stream, host, opened) = match build(&spec2, role, sh) {
+                let (stream, host, opened) = match build(&spec2, role, sh, epoch) {
                     Ok(v) => v,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -89,7 +105,7 @@ impl Source {
                 drop(stream);
             })
             .map_err(|e| CaptureError::Open { device: spec.to_string(), detail: e.to_string() })?;
-        let (info, rate, consumer) = ready_rx
+        let (info, rate, consumer, ticks) = ready_rx
             .recv_timeout(Duration::from_secs(15))
             .map_err(|_| CaptureError::Open { device: spec.to_string(), detail: "the audio system did not answer".into() })??;
         Ok(Some(Source {
@@ -98,6 +114,8 @@ impl Source {
             info,
             rate,
             consumer,
+            ticks,
+            epoch,
             shared,
             stop: Some(stop_tx),
             thread: Some(thread),
@@ -118,7 +136,7 @@ impl Drop for Source {
     }
 }
 
-fn build(spec: &DeviceSpec, role: Role, shared: Arc<Shared>) -> Result<(cpal::Stream, cpal::Host, Opened)> {
+fn build(spec: &DeviceSpec, role: Role, shared: Arc<Shared>, epoch: Instant) -> Result<(cpal::Stream, cpal::Host, Opened)> {
     let host = cpal::default_host();
     let (dev, info, dir) = device::find(&host, spec, role)?.expect("spec is not None");
     let open_err = |e: cpal::Error| CaptureError::Open { device: info.id.clone(), detail: e.to_string() };
@@ -137,10 +155,13 @@ fn build(spec: &DeviceSpec, role: Role, shared: Arc<Shared>) -> Result<(cpal::St
     for size in [cpal::BufferSize::Fixed((rate / 50).max(64)), cpal::BufferSize::Default] {
         config.buffer_size = size;
         let (producer, consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * 10);
-        match make_stream(&dev, config, format, producer, shared.clone(), channels) {
+        // 10 s of callbacks at the shortest period cpal delivers here.
+        let (tick_tx, tick_rx) = rtrb::RingBuffer::<Tick>::new(8192);
+        let rings = Rings { audio: producer, ticks: tick_tx, epoch };
+        match make_stream(&dev, config, format, rings, shared.clone(), channels) {
             Ok(stream) => {
                 stream.play().map_err(open_err)?;
-                return Ok((stream, host, (info, rate, consumer)));
+                return Ok((stream, host, (info, rate, consumer, tick_rx)));
             }
             Err(e) => {
                 tracing::debug!("{}: buffer {:?} refused: {e}", info.id, config.buffer_size);
@@ -151,11 +172,18 @@ fn build(spec: &DeviceSpec, role: Role, shared: Arc<Shared>) -> Result<(cpal::St
     Err(open_err(last.expect("tried at least once")))
 }
 
+/// What the audio callback writes to.
+struct Rings {
+    audio: rtrb::Producer<f32>,
+    ticks: rtrb::Producer<Tick>,
+    epoch: Instant,
+}
+
 fn make_stream(
     dev: &cpal::Device,
     config: cpal::StreamConfig,
     format: cpal::SampleFormat,
-    producer: rtrb::Producer<f32>,
+    rings: Rings,
     shared: Arc<Shared>,
     channels: u16,
 ) -> Result<cpal::Stream, cpal::Error> {
@@ -163,7 +191,11 @@ fn make_stream(
     let on_error = move |e: cpal::Error| {
         use cpal::ErrorKind as K;
         match e.kind() {
-            K::Xrun | K::DeviceChanged | K::RealtimeDenied => tracing::debug!("stream: {e}"),
+            K::Xrun => {
+                tracing::debug!("stream: {e}");
+                err_shared.xruns.fetch_add(1, Ordering::Relaxed);
+            }
+            K::DeviceChanged | K::RealtimeDenied => tracing::debug!("stream: {e}"),
             _ => {
                 if let Ok(mut m) = err_shared.failure.lock() {
                     *m = e.to_string();
@@ -174,7 +206,7 @@ fn make_stream(
     };
     macro_rules! build {
         ($t:ty) => {
-            dev.build_input_stream::<$t, _, _>(config, callback::<$t>(producer, shared, channels), on_error, None)
+            dev.build_input_stream::<$t, _, _>(config, callback::<$t>(rings, shared, channels), on_error, None)
         };
     }
     match format {
@@ -189,14 +221,15 @@ fn make_stream(
     }
 }
 
-/// The audio callback: downmix, copy into the ring, update atomics. Nothing else.
-fn callback<T>(mut producer: rtrb::Producer<f32>, shared: Arc<Shared>, channels: u16) -> impl FnMut(&[T], &cpal::InputCallbackInfo) + Send + 'static
+/// The audio callback: downmix, copy into the ring, note the time, update atomics. Nothing else.
+fn callback<T>(mut rings: Rings, shared: Arc<Shared>, channels: u16) -> impl FnMut(&[T], &cpal::InputCallbackInfo) + Send + 'static
 where
     T: SizedSample + Send + 'static,
     f32: FromSample<T>,
 {
     let ch = channels.max(1) as usize;
     let scale = 1.0 / ch as f32;
+    let mut delivered = 0u64;
     move |data: &[T], _| {
         let mut peak = 0.0f32;
         let mut lost = 0u64;
@@ -208,12 +241,15 @@ where
             }
             let s = s * scale;
             peak = peak.max(s.abs());
-            if producer.push(s).is_err() {
+            if rings.audio.push(s).is_err() {
                 lost += 1;
             }
         }
         shared.peak.fetch_max(peak.to_bits(), Ordering::Relaxed);
         shared.frames.fetch_add(frames as u64, Ordering::Relaxed);
+        delivered += frames as u64;
+        // A full tick ring only loses timing (the writer reads it every 20 ms), never audio.
+        let _ = rings.ticks.push(Tick { frames: delivered, at_ns: rings.epoch.elapsed().as_nanos() as u64 });
         if lost > 0 {
             shared.overflow.fetch_add(lost, Ordering::Relaxed);
         }

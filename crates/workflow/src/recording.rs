@@ -112,6 +112,14 @@ pub fn import(lib: &mut Library, r: FinishedRecording<'_>) -> Result<(MeetingId,
     for s in &mut full.segments {
         s.speaker = speaker_of(&session, s.channel);
     }
+    // What happened to the recording (a device lost, silence inserted for a device's gap)
+    // stays with the meeting.
+    for w in &session.warnings {
+        let w = format!("recording: {w}");
+        if !full.warnings.contains(&w) {
+            full.warnings.push(w);
+        }
+    }
     let title = title.unwrap_or_else(|| {
         format!("Recording {}", wav.file_stem().map(|s| s.to_string_lossy().trim_start_matches("recording-").to_string()).unwrap_or_default())
     });
