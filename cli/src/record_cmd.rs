@@ -338,7 +338,16 @@ fn finish_recording(
         separate_channels: session.channels.len() > 1,
         ..TranscribeOptions::default()
     };
-    let full = crate::transcribe_one(&engine, wav, &opts, &crate::cancel_flag())?;
+    let cancel = crate::cancel_flag();
+    let mut full = crate::transcribe_one(&engine, wav, &opts, &cancel)?;
+    let threads = tingji_asr::default_threads() as usize;
+    let who = tingji_workflow::speakers::for_recording(store, wav, &session, &mut full, threads, &mut crate::speakers_cmd::progress(), &cancel)?;
+    if who.echo.removed > 0 {
+        eprintln!("echo: {} words the microphone picked up from the speakers removed", who.echo.removed);
+    }
+    if let Some((ch, n)) = who.diarized {
+        eprintln!("speakers: {n} voices on channel {ch}");
+    }
     let empty = full.segments.is_empty();
     let mut lib = crate::open_library()?;
     let r = recording::FinishedRecording { wav, session_path, session, full, captions, title: a.title.clone(), owned };

@@ -69,6 +69,20 @@ pub fn options(
     DiarizeOptions { threads: threads as usize, count, decode: decode.clone(), ..d }
 }
 
+/// Diarization progress lines on stderr (every 2 s; none with `TINGJI_QUIET`).
+pub fn progress() -> impl FnMut(tingji_diarize::Event) {
+    let quiet = std::env::var_os("TINGJI_QUIET").is_some();
+    let mut last = Instant::now();
+    move |e: tingji_diarize::Event| {
+        let tingji_diarize::Event::Progress { done_ms, total_ms, eta_ms } = e;
+        if !quiet && last.elapsed() > Duration::from_secs(2) {
+            last = Instant::now();
+            let pct = total_ms.filter(|t| *t > 0).map(|t| format!("{}%", (done_ms * 100 / t).min(100))).unwrap_or("?".into());
+            eprintln!("speakers {pct} {} ETA {}", crate::fmt_ms(done_ms), eta_ms.map(crate::fmt_ms).unwrap_or("--:--".into()));
+        }
+    }
+}
+
 /// Tells the speakers of one transcribed file apart, with progress lines on stderr.
 pub fn diarize_one(
     d: &mut Diarizer,
@@ -78,15 +92,7 @@ pub fn diarize_one(
     cancel: &Arc<AtomicBool>,
 ) -> Result<tingji_diarize::Diarization> {
     let quiet = std::env::var_os("TINGJI_QUIET").is_some();
-    let mut last = Instant::now();
-    let mut on_event = |e: tingji_diarize::Event| {
-        let tingji_diarize::Event::Progress { done_ms, total_ms, eta_ms } = e;
-        if !quiet && last.elapsed() > Duration::from_secs(2) {
-            last = Instant::now();
-            let pct = total_ms.filter(|t| *t > 0).map(|t| format!("{}%", (done_ms * 100 / t).min(100))).unwrap_or("?".into());
-            eprintln!("speakers {pct} {} ETA {}", crate::fmt_ms(done_ms), eta_ms.map(crate::fmt_ms).unwrap_or("--:--".into()));
-        }
-    };
+    let mut on_event = progress();
     let dz = tingji_workflow::speakers::diarize_transcript(d, f, t, opts, &mut on_event, cancel)
         .map_err(|e| anyhow::Error::new(e).context(format!("{}: speakers", f.display())))?;
     if !quiet {

@@ -2,7 +2,8 @@
 //! time, with what PulseAudio's own recorder (`parecord`) recorded from the same devices at the
 //! same time. After one constant offset per channel, every voiced window must match
 //! (correlation ≥ 0.98) and sit at that offset ± 1 ms, plus whatever the recorder's own drift
-//! correction (a ≤ 100 ppm resampling trim, logged in the session file) moved; audio dropped or
+//! correction (a ≤ 500 ppm resampling trim of a source against the reference source, logged in
+//! the session file) moved; audio dropped or
 //! inserted anywhere is a step between two windows and fails. Needs the PulseAudio server of
 //! `scripts/pulse.sh` (`scripts/test`).
 
@@ -97,8 +98,8 @@ struct Comparison {
 }
 
 /// A recorder that applies no drift correction moves nothing; one that does may move the
-/// content smoothly by at most 100 ppm — never by a step.
-const MAX_RATE: f64 = 100e-6;
+/// content smoothly by at most 500 ppm (its largest trim) — never by a step.
+const MAX_RATE: f64 = 500e-6;
 
 impl Comparison {
     fn worst_shift(&self) -> i64 {
@@ -107,7 +108,7 @@ impl Comparison {
     fn worst_corr(&self) -> f64 {
         self.windows.iter().map(|w| w.corr).fold(f64::INFINITY, f64::min)
     }
-    /// Largest change of shift between two voiced windows beyond what a 100 ppm ratio trim
+    /// Largest change of shift between two voiced windows beyond what the largest ratio trim
     /// can do in the time between them (samples): audio dropped or inserted.
     fn worst_step(&self) -> f64 {
         self.windows
@@ -257,7 +258,9 @@ fn assert_exact(wav: &Path, ref_mic: &Path, ref_sys: &Path, what: &str, min_wind
         let corrected_ms = t["drift_corrected_ms"].as_f64().expect("drift_corrected_ms").abs();
         eprintln!("{what}, {name}: {}; the recorder's drift correction moved {corrected_ms:.2} ms", c.summary());
         assert!(c.windows.len() >= min_windows, "{what}, {name}: too little speech compared: {}", c.summary());
-        assert!(c.worst_corr() >= 0.98, "{what}, {name}: a window does not match: {}", c.summary());
+        // A resampled channel drifts by a fraction of a sample inside a window.
+        let floor = if corrected_ms > 0.0 { 0.97 } else { 0.98 };
+        assert!(c.worst_corr() >= floor, "{what}, {name}: a window does not match: {}", c.summary());
         assert!(c.worst_step() <= 16.0, "{what}, {name}: audio was dropped or inserted: {}", c.summary());
         let allowed = 16 + (corrected_ms * 16.0 * 1.2) as i64;
         assert!(c.worst_shift() <= allowed, "{what}, {name}: audio moved by more than 1 ms + the logged correction: {}", c.summary());
@@ -265,10 +268,18 @@ fn assert_exact(wav: &Path, ref_mic: &Path, ref_sys: &Path, what: &str, min_wind
     }
 }
 
+/// A folder for one test's files, kept after the run (the last run's, for a failure's autopsy).
+fn workdir(name: &str) -> PathBuf {
+    let d = PathBuf::from(std::env::var("TINGJI_CACHE").expect("TINGJI_CACHE (scripts/env.sh)")).join("record_exact").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 #[test]
 fn two_sources_are_sample_exact_against_parecord() {
-    let dir = tempfile::tempdir().unwrap();
-    let (wav, m, s) = record_both(dir.path(), "virtual_mic", "mic_in", "sys_out", 180, false);
+    let dir = workdir("two_sources");
+    let (wav, m, s) = record_both(&dir, "virtual_mic", "mic_in", "sys_out", 180, false);
     assert_exact(&wav, &m, &s, "two sources", 100);
 }
 
@@ -276,8 +287,8 @@ fn two_sources_are_sample_exact_against_parecord() {
 /// (and so delivers) in bursts of about 2 s.
 #[test]
 fn under_load_and_from_a_bursty_sink_nothing_is_dropped_or_inserted() {
-    let dir = tempfile::tempdir().unwrap();
-    let (wav, m, s) = record_both(dir.path(), "virtual_mic", "mic_in", "burst_out", 180, true);
+    let dir = workdir("loaded_bursty");
+    let (wav, m, s) = record_both(&dir, "virtual_mic", "mic_in", "burst_out", 180, true);
     assert_exact(&wav, &m, &s, "loaded, bursty", 100);
 }
 

@@ -219,7 +219,8 @@ impl Worker {
                 let mut opts = self.options(&request, settings)?;
                 opts.1.separate_channels = channels > 1;
                 opts.1.strategy = Strategy::Beam { beam_size: 5 };
-                let full = self.transcribe_with(&rec.path, &opts.0, &opts.1, None, cancel, p)?.map_err(|_| AppError::cancelled())?;
+                let mut full = self.transcribe_with(&rec.path, &opts.0, &opts.1, None, cancel, p)?.map_err(|_| AppError::cancelled())?;
+                self.recording_speakers(&rec.path, &rec.session, &mut full, cancel, p)?;
                 let lib = self.library()?;
                 let r = tingji_workflow::recording::FinishedRecording {
                     wav: &rec.path,
@@ -319,6 +320,19 @@ impl Worker {
             p.report_eta("speakers".into(), f, eta_ms);
         };
         tingji_workflow::speakers::add_if_installed(store, path, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?;
+        Ok(())
+    }
+
+    /// Echo out of the mic channel, then the voices of the system channel (or of the mic
+    /// channel when the other side was silent).
+    fn recording_speakers(&mut self, wav: &Path, session: &tingji_capture::Session, t: &mut Transcript, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<()> {
+        let store = self.store()?;
+        let mut on_event = |e: tingji_workflow::speakers::Event| {
+            let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
+            let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
+            p.report_eta("speakers".into(), f, eta_ms);
+        };
+        tingji_workflow::speakers::for_recording(store, wav, session, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?;
         Ok(())
     }
 

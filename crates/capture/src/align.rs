@@ -11,10 +11,15 @@
 //!   loaded machine make estimates later, never earlier.
 //! - **Clock drift.** The same estimate, taken as the minimum over each 10 s window, moves
 //!   in a straight line when the device's clock runs fast or slow. Its slope (least squares
-//!   over the last 10 minutes) is corrected by trimming the resampler's ratio (≤ 100 ppm,
-//!   inaudible), never by cutting or padding. A jump between windows is a latency change (a
-//!   monitor's grows when something starts playing into its sink): it is taken out of the
-//!   line, not corrected. Shared clocks (slope under 15 ppm, offset under 8 ms) get no trim.
+//!   over the last 10 minutes) is the source's drift. A jump between windows is a latency
+//!   change (a monitor's grows when something starts playing into its sink): it is taken out
+//!   of the line, not corrected. One source is the recording's reference and is never
+//!   resampled (its sample count is the recording's clock); another source's drift *against
+//!   it* is corrected by trimming the resampler's ratio (≤ 500 ppm, inaudible), never by
+//!   cutting or padding. Sources on one clock (relative slope under 15 ppm, offset under 8 ms)
+//!   get no trim. Virtual devices are no exception to drift: PulseAudio's null sinks were
+//!   measured 120–300 ppm fast against the wall clock, and apart from each other, while
+//!   streams played into them (`parecord` keeps that; a two-sided recording cannot).
 //!
 //! Silence is inserted only for a gap the device reports: frames the ring had no room for
 //! (exact count), a device overrun (xrun: the jump of the start estimate over the next second,
@@ -39,8 +44,9 @@ const GAP_MS: f64 = 1000.0;
 /// Windows in the drift fit (10 minutes), and the fewest that give a slope.
 const HISTORY: usize = 60;
 const MIN_WINDOWS: usize = 6;
-/// Largest ratio trim: 100 ppm (real clocks differ by less).
-const MAX_TRIM: f64 = 0.0001;
+/// Largest ratio trim: 500 ppm (a pitch change of 0.009 semitones). Real clocks differ by
+/// under 100 ppm; PulseAudio's null sinks were measured up to 300 ppm apart.
+const MAX_TRIM: f64 = 0.0005;
 /// Below both, the clocks are the same: no trim at all.
 const SLOPE_DEADBAND: f64 = 15e-6;
 const OFFSET_DEADBAND_MS: f64 = 8.0;
@@ -81,6 +87,14 @@ pub(crate) struct Correction {
     pub at: u64,
     pub samples: i64,
     pub reason: Reason,
+}
+
+/// A source's clock against the wall clock: how fast it runs (−: slow) and how far its
+/// positions have moved from where the wall clock puts them (ms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Drift {
+    pub skew: f64,
+    pub offset_ms: f64,
 }
 
 struct Overrun {
@@ -132,6 +146,9 @@ pub(crate) struct Aligner {
     trim: f64,
     /// Content time the trims moved over the whole recording (ms; + = stretched).
     pub trimmed_total_ms: f64,
+    drift: Option<Drift>,
+    reference: Option<Drift>,
+    is_reference: bool,
     place: Window,
     window: Window,
     /// Start estimate at placement, last window's, and the latency steps taken out since.
@@ -173,6 +190,9 @@ impl Aligner {
             trimmed_ms: 0.0,
             trim: 0.0,
             trimmed_total_ms: 0.0,
+            drift: None,
+            reference: None,
+            is_reference: true,
             place: Window::default(),
             window: Window::default(),
             t0_placed: 0.0,
@@ -338,6 +358,7 @@ impl Aligner {
         self.steps_ms = 0.0;
         self.trimmed_ms = 0.0;
         self.history.clear();
+        self.drift = None;
         self.window = Window::default();
         self.place = Window::default();
     }
@@ -359,13 +380,34 @@ impl Aligner {
         // Capture time moves by −skew·t; positions moved by the trims so far.
         let skew = -self.slope();
         let offset_ms = self.trimmed_ms - (u - self.t0_placed);
-        self.trim = if skew.abs() < SLOPE_DEADBAND && offset_ms.abs() < OFFSET_DEADBAND_MS {
-            0.0
-        } else {
-            (-skew - offset_ms / (TAU_S * 1000.0)).clamp(-MAX_TRIM, MAX_TRIM)
+        self.drift = (self.history.len() >= MIN_WINDOWS).then_some(Drift { skew, offset_ms });
+        // Only the drift against the reference source is corrected: the reference itself (and a
+        // source alone) is never resampled, and sources on one clock are never touched.
+        self.trim = match (self.drift, self.reference) {
+            (Some(me), Some(r)) if !self.is_reference => {
+                let (skew, offset_ms) = (me.skew - r.skew, me.offset_ms - r.offset_ms);
+                if skew.abs() < SLOPE_DEADBAND && offset_ms.abs() < OFFSET_DEADBAND_MS {
+                    0.0
+                } else {
+                    (-skew - offset_ms / (TAU_S * 1000.0)).clamp(-MAX_TRIM, MAX_TRIM)
+                }
+            }
+            _ => 0.0,
         };
         let _ = self.resampler.set_resample_ratio_relative(1.0 + self.trim, true);
-        tracing::debug!(mid_ms, v, d, u, skew, offset_ms, trim = self.trim, "drift window");
+        tracing::debug!(mid_ms, v, d, u, skew, offset_ms, trim = self.trim, reference = self.is_reference, "drift window");
+    }
+
+    /// This source's clock against the wall clock, once measured.
+    pub(crate) fn drift(&self) -> Option<Drift> {
+        self.drift
+    }
+
+    /// The recording's reference source is never resampled for drift; the others follow its
+    /// clock (`reference`: its drift, `None` until measured).
+    pub(crate) fn follow(&mut self, is_reference: bool, reference: Option<Drift>) {
+        self.is_reference = is_reference;
+        self.reference = if is_reference { None } else { reference };
     }
 
     /// Least-squares slope of the de-stepped start estimates (0 until enough windows).

@@ -148,28 +148,20 @@ fn build(spec: &DeviceSpec, role: Role, shared: Arc<Shared>, epoch: Instant) -> 
     let channels = supported.channels();
     let rate = supported.sample_rate();
     let format = supported.sample_format();
-    // A fixed 20 ms period delivers more steadily than the backends' defaults (Pulse: ~340 ms);
-    // a device that refuses it gets its default.
+    // The backend's default buffer, not a short fixed one: cpal's PulseAudio host turns a fixed
+    // buffer of 20 ms into a server-side record buffer (`maxlength`) of 20 ms, and the server
+    // silently drops what a client has not read within it — a recorder thread scheduled 30 ms
+    // late lost 10.75 ms of speech that `parecord` kept. Delivery in larger blocks changes
+    // latency only (see `align`).
     let mut config: cpal::StreamConfig = supported.config();
-    let mut last = None;
-    for size in [cpal::BufferSize::Fixed((rate / 50).max(64)), cpal::BufferSize::Default] {
-        config.buffer_size = size;
-        let (producer, consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * 10);
-        // 10 s of callbacks at the shortest period cpal delivers here.
-        let (tick_tx, tick_rx) = rtrb::RingBuffer::<Tick>::new(8192);
-        let rings = Rings { audio: producer, ticks: tick_tx, epoch };
-        match make_stream(&dev, config, format, rings, shared.clone(), channels) {
-            Ok(stream) => {
-                stream.play().map_err(open_err)?;
-                return Ok((stream, host, (info, rate, consumer, tick_rx)));
-            }
-            Err(e) => {
-                tracing::debug!("{}: buffer {:?} refused: {e}", info.id, config.buffer_size);
-                last = Some(e);
-            }
-        }
-    }
-    Err(open_err(last.expect("tried at least once")))
+    config.buffer_size = cpal::BufferSize::Default;
+    let (producer, consumer) = rtrb::RingBuffer::<f32>::new(rate as usize * 10);
+    // 10 s of callbacks at the shortest period cpal delivers here.
+    let (tick_tx, tick_rx) = rtrb::RingBuffer::<Tick>::new(8192);
+    let rings = Rings { audio: producer, ticks: tick_tx, epoch };
+    let stream = make_stream(&dev, config, format, rings, shared.clone(), channels).map_err(open_err)?;
+    stream.play().map_err(open_err)?;
+    Ok((stream, host, (info, rate, consumer, tick_rx)))
 }
 
 /// What the audio callback writes to.

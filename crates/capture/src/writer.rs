@@ -170,7 +170,7 @@ impl Writer {
                     let now = Instant::now();
                     let at = clock.samples(now);
                     // Keep everything captured up to the pause (late audio included), then stop the clock.
-                    if let Err(e) = self.drain_and_write(at, &clock, &mut written, &mut sc, now, on_event) {
+                    if let Err(e) = self.drain_and_write(at, true, &clock, &mut written, &mut sc, now, on_event) {
                         break self.fail(e);
                     }
                     clock.paused_at = Some(now);
@@ -224,6 +224,7 @@ impl Writer {
                     on_event(ev);
                 }
             }
+            self.follow_reference();
             self.report_corrections(&mut sc, on_event);
             if self.slots.iter().all(|s| s.source.is_none()) {
                 let detail = self.session.warnings.last().cloned().unwrap_or_else(|| "no source left".into());
@@ -231,20 +232,25 @@ impl Writer {
             }
             if !paused {
                 let mut end = expected;
+                let mut exact_end = false;
                 if let Some(max) = max_samples {
                     if written >= max || expected >= max + place_samples {
                         stop = stop.or(Some(StopReason::Duration));
+                        exact_end = true;
                     }
                     end = end.min(max);
                 }
                 if stop.is_some() {
                     // Everything captured until now goes in, late audio included.
-                    if let Err(e) = self.drain_and_write(end, &clock, &mut written, &mut sc, now, on_event) {
+                    if let Err(e) = self.drain_and_write(end, !exact_end, &clock, &mut written, &mut sc, now, on_event) {
                         break self.fail(e);
                     }
                 } else {
-                    let floor = expected.saturating_sub(MAX_LAG_S * RATE as u64);
-                    let mut target = end;
+                    // The file follows the sources' own clocks (not the wall clock), held back
+                    // by the latest one; a source far behind the others stops holding it.
+                    let ahead = self.slots.iter().filter(|s| s.source.is_some()).map(|s| s.aligner.available_upto()).max().unwrap_or(0);
+                    let floor = ahead.saturating_sub(MAX_LAG_S * RATE as u64);
+                    let mut target = max_samples.unwrap_or(u64::MAX);
                     for s in &mut self.slots {
                         if s.aligner.is_placed() && s.source.is_some() && s.aligner.available_upto() < floor {
                             s.aligner.pad_to(floor);
@@ -252,6 +258,9 @@ impl Writer {
                         if let Some(h) = s.holds_at(written) {
                             target = target.min(h);
                         }
+                    }
+                    if target == u64::MAX {
+                        target = written;
                     }
                     let captured_at = now.checked_sub(samples_to_duration(expected.saturating_sub(target))).unwrap_or(now);
                     if let Err(e) = self.write_upto(target, &mut written, &mut sc, captured_at) {
@@ -317,11 +326,31 @@ impl Writer {
         }
     }
 
-    /// Waits (up to [`DRAIN`]) for every live source to deliver audio up to `end`, then writes
-    /// up to `end`; a channel still short gets silence at its end, and a warning.
+    /// The reference source (system audio, else the first live one) keeps its own clock; the
+    /// others follow it.
+    fn follow_reference(&mut self) {
+        let live = |s: &Slot| s.source.is_some();
+        let r = self
+            .slots
+            .iter()
+            .position(|s| live(s) && s.role == Role::System)
+            .or_else(|| self.slots.iter().position(live))
+            .unwrap_or(0);
+        let d = self.slots[r].aligner.drift();
+        for (i, s) in self.slots.iter_mut().enumerate() {
+            s.aligner.follow(i == r, d);
+        }
+    }
+
+    /// Waits (up to [`DRAIN`]) for every live source to deliver audio up to `end` (wall-clock
+    /// time), then writes up to `end` — or, with `extend`, up to what every live source has if
+    /// that is more (their clocks may run ahead of the wall clock); a channel still short gets
+    /// silence at its end, and a warning.
+    #[allow(clippy::too_many_arguments)]
     fn drain_and_write(
         &mut self,
-        end: u64,
+        mut end: u64,
+        extend: bool,
         clock: &Clock,
         written: &mut u64,
         sc: &mut Scratch,
@@ -346,6 +375,10 @@ impl Writer {
             // A source still being placed goes in with what it has.
             s.aligner.place(s.replaced);
             s.replaced = false;
+        }
+        if extend {
+            let all = self.slots.iter().filter(|s| s.source.is_some()).map(|s| s.aligner.available_upto()).min();
+            end = end.max(all.unwrap_or(end));
         }
         for i in 0..self.slots.len() {
             let s = &self.slots[i];

@@ -30,7 +30,7 @@ fn nearest(turns: &[Turn], ms: u64) -> Option<usize> {
     turns.iter().min_by_key(|t| if ms < t.start_ms { t.start_ms - ms } else { ms.saturating_sub(t.end_ms) }).map(|t| t.speaker)
 }
 
-fn join_words(words: &[Word]) -> String {
+pub(crate) fn join_words(words: &[Word]) -> String {
     // Whisper's word texts carry their own leading spaces in Latin scripts.
     let joined: String = words.iter().map(|w| w.text.as_str()).collect();
     let t = joined.trim();
@@ -83,7 +83,7 @@ pub fn attribute(t: &mut Transcript, turns: &[Turn], label: &dyn Fn(usize) -> St
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tingji_transcript::{ModelInfo, Parameters, SCHEMA_VERSION, Sampling, Script, SourceInfo};
 
@@ -91,7 +91,7 @@ mod tests {
         Word { start_ms: s, end_ms: e, text: text.into(), p: 0.9 }
     }
 
-    fn transcript(segments: Vec<Segment>) -> Transcript {
+    pub(crate) fn transcript(segments: Vec<Segment>) -> Transcript {
         Transcript {
             version: SCHEMA_VERSION,
             source: SourceInfo {

@@ -6,7 +6,8 @@
 //! speakers (count estimated, or given), and the windows' activity is put back together into
 //! one timeline ([`reconstruct`]). Both networks run in ONNX Runtime, loaded at run time
 //! ([`runtime`]). [`attribute`] puts the speakers onto a transcript's words; [`der`] scores a
-//! result against a reference RTTM.
+//! result against a reference RTTM; [`echo`] takes out of a recording's mic channel the words
+//! that are the system channel coming back through the speakers.
 //!
 //! Invariants:
 //! - Inference runs on the caller's thread (the app's worker, the CLI's main thread), never
@@ -18,6 +19,7 @@
 pub mod attribute;
 pub mod cluster;
 pub mod der;
+pub mod echo;
 pub mod fbank;
 pub mod models;
 pub mod pipeline;

@@ -113,6 +113,23 @@ impl Diarizer {
         self.diarize(&mut source, total_ms, opts, on_event, cancel)
     }
 
+    /// Diarizes one channel of `path` (a recording's system or mic side).
+    pub fn diarize_channel(
+        &mut self,
+        path: &Path,
+        channel: usize,
+        opts: &DiarizeOptions,
+        on_event: &mut dyn FnMut(Event),
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<Diarization, DiarizeError> {
+        let mut dopts = opts.decode.clone();
+        dopts.channels = ChannelMode::Separate;
+        let stream = AudioStream::open(path, &dopts)?;
+        let total_ms = stream.info().duration_ms;
+        let mut source = StreamSource { stream, channel };
+        self.diarize(&mut source, total_ms, opts, on_event, cancel)
+    }
+
     /// Diarizes 16 kHz audio pulled from `source` (`total_ms` only feeds progress and ETA).
     pub fn diarize(
         &mut self,

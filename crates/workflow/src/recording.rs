@@ -110,7 +110,10 @@ pub struct FinishedRecording<'a> {
 pub fn import(lib: &mut Library, r: FinishedRecording<'_>) -> Result<(MeetingId, String)> {
     let FinishedRecording { wav, session_path, mut session, mut full, captions: (finals, live_model), title, owned } = r;
     for s in &mut full.segments {
-        s.speaker = speaker_of(&session, s.channel);
+        // Voices told apart on a channel (speakers::for_recording) keep their labels.
+        if s.speaker.is_none() {
+            s.speaker = speaker_of(&session, s.channel);
+        }
     }
     // What happened to the recording (a device lost, silence inserted for a device's gap)
     // stays with the meeting.

@@ -78,3 +78,73 @@ pub fn add_if_installed(
         }
     }
 }
+
+/// What [`for_recording`] did.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingSpeakers {
+    pub echo: tingji_diarize::echo::EchoReport,
+    /// The channel that was diarized and the voices found on it.
+    pub diarized: Option<(u16, usize)>,
+}
+
+/// Who said what in a recording: the microphone's channel is "me"; mic words that are the
+/// system audio coming back through the speakers are removed (echo); the system channel is
+/// diarized into the remote speakers — or, when it holds no speech at all (an in-room meeting),
+/// the mic channel is. Speakers are set only where two or more voices are found; the rest keep
+/// their channel's name ("me"/"them", set at import). A diarization failure other than a
+/// cancel becomes a warning and costs nothing.
+pub fn for_recording(
+    store: &ModelStore,
+    wav: &Path,
+    session: &tingji_capture::Session,
+    t: &mut Transcript,
+    threads: usize,
+    on_event: &mut dyn FnMut(tingji_diarize::Event),
+    cancel: &Arc<AtomicBool>,
+) -> Result<RecordingSpeakers> {
+    use tingji_capture::Role;
+    let mut out = RecordingSpeakers::default();
+    let (mic, system) = (session.channel_of(Role::Mic), session.channel_of(Role::System));
+    if let (Some(m), Some(s)) = (mic, system) {
+        out.echo = tingji_diarize::echo::remove_echo(wav, t, m, s, cancel)?;
+        if out.echo.removed > 0 {
+            t.warnings.push(format!(
+                "echo: {} words the microphone picked up from the speakers were removed (they are the remote side's; delay {:.0} ms)",
+                out.echo.removed,
+                out.echo.delay_ms.unwrap_or(0.0)
+            ));
+        }
+    }
+    let target = match (mic, system) {
+        (_, Some(s)) if t.segments.iter().any(|x| x.channel.unwrap_or(0) == s) => Some(s),
+        (Some(m), _) => Some(m),
+        (None, s) => s,
+    };
+    let Some(ch) = target else { return Ok(out) };
+    if !installed(store) {
+        return Ok(out);
+    }
+    let opts = DiarizeOptions { threads, ..Default::default() };
+    let res = Diarizer::load(&model_paths(store), threads)
+        .and_then(|mut d| d.diarize_channel(wav, ch as usize, &opts, on_event, cancel))
+        .map_err(crate::WorkflowError::from);
+    let d = match res {
+        Ok(d) => d,
+        Err(e @ crate::WorkflowError::Diarize(tingji_diarize::DiarizeError::Cancelled)) => return Err(e),
+        Err(e) => {
+            t.warnings.push(format!("speakers not told apart: {e}"));
+            return Ok(out);
+        }
+    };
+    out.diarized = Some((ch, d.speakers.len()));
+    if d.speakers.len() >= 2 {
+        // Only that channel's segments take the voices found on it.
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut t.segments).into_iter().partition(|x| x.channel.unwrap_or(0) == ch);
+        let mut part = Transcript { segments: mine, ..t.clone() };
+        attribute::attribute(&mut part, &d.turns, &speaker_label);
+        t.segments = others;
+        t.segments.extend(part.segments);
+        t.segments.sort_by_key(|x| (x.start_ms, x.channel.unwrap_or(0)));
+    }
+    Ok(out)
+}

@@ -20,10 +20,17 @@ struct Sim {
 }
 
 impl Sim {
+    /// A source following a reference source whose clock is the wall clock.
     fn new(rate: u32, skew: f64) -> Sim {
+        let mut a = Aligner::new(rate).unwrap();
+        a.follow(false, Some(Drift { skew: 0.0, offset_ms: 0.0 }));
+        Sim::with(a, rate, skew)
+    }
+
+    fn with(a: Aligner, rate: u32, skew: f64) -> Sim {
         let chunk = rate as usize / 50;
         Sim {
-            a: Aligner::new(rate).unwrap(),
+            a,
             rate,
             skew,
             device_frames: 0,
@@ -121,6 +128,28 @@ fn a_slow_clock_is_pushed_forward_without_inserted_silence() {
     assert!(s.worst <= 20.0, "offset moved {} ms", s.worst);
     assert_eq!((s.a.inserted, s.a.removed), (0, 0));
     assert!((s.a.trim_ppm() - 80.0).abs() < 10.0, "trim {} ppm", s.a.trim_ppm());
+}
+
+#[test]
+fn sources_on_one_fast_clock_are_never_resampled() {
+    // PulseAudio's null sinks run ~200 ppm fast against the wall clock while streams play into
+    // them: the reference is never trimmed, and a source on the same clock follows it untrimmed.
+    let mut r = Sim::with(Aligner::new(48_000).unwrap(), 48_000, 0.0002);
+    let mut f = Sim::with(Aligner::new(44_100).unwrap(), 44_100, 0.0002);
+    let mut t = 0.0;
+    while t < 1_800_000.0 {
+        t += 20.0;
+        for s in [&mut r, &mut f] {
+            s.deliver(t, 25.0, false);
+            s.tick(t);
+        }
+        let d = r.a.drift();
+        r.a.follow(true, None);
+        f.a.follow(false, d);
+    }
+    assert!(r.a.drift().is_some_and(|d| (d.skew - 0.0002).abs() < 5e-6), "{:?}", r.a.drift());
+    assert_eq!((r.max_trim_ppm, f.max_trim_ppm), (0.0, 0.0));
+    assert_eq!((r.a.inserted + f.a.inserted, r.a.removed + f.a.removed), (0, 0));
 }
 
 #[test]
