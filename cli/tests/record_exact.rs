@@ -249,8 +249,7 @@ fn record_both(dir: &Path, mic: &str, mic_sink: &str, system_sink: &str, secs: u
 /// shift from the constant offset stays within 1 ms plus what the session says its drift
 /// correction moved (0 when there was none).
 fn assert_exact(wav: &Path, ref_mic: &Path, ref_sys: &Path, what: &str, min_windows: usize) {
-    let session: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(wav.with_extension("session.json")).unwrap()).unwrap();
+    let session: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(wav.with_extension("session.json")).unwrap()).unwrap();
     eprintln!("{what}: timing {}", session["timing"]);
     for (i, (name, reference)) in [("mic", ref_mic), ("system", ref_sys)].into_iter().enumerate() {
         let c = compare(&pcm16k(wav, i + 1), &pcm16k(reference, 0));

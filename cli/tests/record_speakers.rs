@@ -54,14 +54,19 @@ fn the_mic_hearing_the_speakers_does_not_duplicate_the_remote_words() {
     assert!(out.status.success(), "tingji record failed");
     let id = stdout.lines().last().and_then(|l| l.split('\t').next()).expect("meeting id").to_string();
     let segs = current_segments(data.path(), &id);
-    let said = |who: &str| segs.iter().filter(|s| s["speaker"] == who).map(|s| s["text"].as_str().unwrap().to_lowercase()).collect::<Vec<_>>().join(" ");
-    let (them, me) = (said("them"), said("me"));
-    eprintln!("them: {them}\nme: {me}");
+    let text = |s: &serde_json::Value| s["text"].as_str().unwrap().to_lowercase();
+    // The remote side is "them", or its voices (S1, S2, …) when the system channel was told apart.
+    let them: String = segs.iter().filter(|s| s["speaker"] != "me").map(text).collect::<Vec<_>>().join(" ");
+    let me: String = segs.iter().filter(|s| s["speaker"] == "me").map(text).collect::<Vec<_>>().join(" ");
+    let labels: Vec<&str> = segs.iter().map(|s| s["speaker"].as_str().unwrap_or("-")).collect();
+    eprintln!("speakers {labels:?}\nthem: {them}\nme: {me}");
     assert!(stderr.contains("echo: "), "no echo reported: {stderr}");
     for w in ["americans", "country"] {
         assert!(them.contains(w), "{w} not under the remote side: {them}");
         assert!(!me.contains(w), "{w} also under me (the echo): {me}");
     }
+    // JFK says "country" twice: once each, not again from the echo.
+    assert_eq!(them.matches("country").count(), 2, "{them}");
     for w in ["sorrow", "cotton"] {
         assert!(me.contains(w), "{w} not under me: {me}");
         assert!(!them.contains(w), "{w} under the remote side: {them}");

@@ -170,9 +170,8 @@ impl Aligner {
     pub(crate) fn new(rate_in: u32) -> Result<Aligner, String> {
         let chunk = (rate_in as usize / 50).max(16);
         let params = SincInterpolationParameters::new(128, WindowFunction::BlackmanHarris2);
-        let resampler =
-            Async::<f32>::new_sinc(RATE as f64 / rate_in as f64, 1.0 + 20.0 * MAX_TRIM, &params, chunk, 1, FixedAsync::Input)
-                .map_err(|e| e.to_string())?;
+        let resampler = Async::<f32>::new_sinc(RATE as f64 / rate_in as f64, 1.0 + 20.0 * MAX_TRIM, &params, chunk, 1, FixedAsync::Input)
+            .map_err(|e| e.to_string())?;
         let delay_left = resampler.output_delay();
         let scratch = vec![0.0; resampler.output_frames_max()];
         Ok(Aligner {

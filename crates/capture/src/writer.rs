@@ -289,7 +289,10 @@ impl Writer {
         self.session.timing = self.slots.iter().enumerate().map(|(i, s)| s.timing(i as u16)).collect();
         // Release the devices before the (slow) final sync.
         for s in &mut self.slots {
-            s.source.take();
+            if let Some(src) = s.source.take() {
+                let (cb, frames) = (src.shared.callbacks.load(Ordering::Relaxed), src.shared.frames.load(Ordering::Relaxed));
+                tracing::debug!(device = %src.info.id, callbacks = cb, frames, per_callback = frames / cb.max(1), "source delivery");
+            }
         }
         let frames = match self.wav.take() {
             Some(w) => match w.finish() {
@@ -330,12 +333,7 @@ impl Writer {
     /// others follow it.
     fn follow_reference(&mut self) {
         let live = |s: &Slot| s.source.is_some();
-        let r = self
-            .slots
-            .iter()
-            .position(|s| live(s) && s.role == Role::System)
-            .or_else(|| self.slots.iter().position(live))
-            .unwrap_or(0);
+        let r = self.slots.iter().position(|s| live(s) && s.role == Role::System).or_else(|| self.slots.iter().position(live)).unwrap_or(0);
         let d = self.slots[r].aligner.drift();
         for (i, s) in self.slots.iter_mut().enumerate() {
             s.aligner.follow(i == r, d);
@@ -384,7 +382,12 @@ impl Writer {
             let s = &self.slots[i];
             let short = end.saturating_sub(s.aligner.available_upto().max(*written));
             if s.source.is_some() && short > RATE as u64 / 10 {
-                let msg = format!("the last {} ms of {} had not arrived when the recording {}", ms_of(short), s.role.as_str(), if clock.paused_at.is_some() { "paused" } else { "ended" });
+                let msg = format!(
+                    "the last {} ms of {} had not arrived when the recording {}",
+                    ms_of(short),
+                    s.role.as_str(),
+                    if clock.paused_at.is_some() { "paused" } else { "ended" }
+                );
                 tracing::warn!("{msg}");
                 self.session.warnings.push(msg.clone());
                 on_event(RecorderEvent::Warning(msg));
@@ -489,9 +492,9 @@ impl Writer {
             slot.last_callbacks = cb;
             slot.last_progress = now;
         }
-        let lost = src.failure().or_else(|| {
-            (now.duration_since(slot.last_progress) > STALL).then(|| format!("no audio for {} s", STALL.as_secs()))
-        })?;
+        let lost = src
+            .failure()
+            .or_else(|| (now.duration_since(slot.last_progress) > STALL).then(|| format!("no audio for {} s", STALL.as_secs())))?;
         let device = src.info.id.clone();
         slot.source = None;
         let role = slot.role;

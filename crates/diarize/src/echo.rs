@@ -5,8 +5,8 @@
 //! Each mic word (or a wordless mic segment) is compared with the system channel up to
 //! [`MAX_DELAY_MS`] earlier: normalised cross-correlation, coarse on 4× decimated audio, then
 //! exact. A word whose audio is the system audio delayed (correlation ≥ [`THRESHOLD`]) and not
-//! louder than it is echo and is removed; speech over the echo (double talk) correlates far
-//! less and stays. The recording is streamed once; memory holds a word and the delay.
+//! louder than it is echo and is removed, as is one that correlates weakly but that the system
+//! channel said just before; speech over the echo (double talk) correlates far less and stays. The recording is streamed once; memory holds a word and the delay.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -22,6 +22,9 @@ use crate::attribute::join_words;
 pub const MAX_DELAY_MS: u64 = 400;
 /// Correlation from which mic audio counts as the system audio coming back.
 pub const THRESHOLD: f64 = 0.6;
+/// A weaker correlation still counts when the system channel has the same word just before:
+/// a word's span often runs into the silence after it, which dilutes the correlation.
+const SAME_WORD_THRESHOLD: f64 = 0.25;
 /// Shortest span compared (ms): a shorter word is widened around its middle.
 const MIN_SPAN_MS: u64 = 240;
 const RATE: u64 = 16;
@@ -43,6 +46,12 @@ struct Item {
     word: Option<usize>,
     start: u64,
     end: u64,
+    /// The word, lower-case letters and digits only.
+    text: String,
+}
+
+fn norm(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 fn ncc(a: &[f32], b: &[f32]) -> f64 {
@@ -107,13 +116,24 @@ pub fn remove_echo(path: &Path, t: &mut Transcript, mic: u16, system: u16, cance
     for (si, s) in t.segments.iter().enumerate().filter(|(_, s)| s.channel == Some(mic)) {
         if s.words.is_empty() {
             let (start, end) = span(s.start_ms, s.end_ms);
-            items.push(Item { seg: si, word: None, start, end });
+            items.push(Item { seg: si, word: None, start, end, text: String::new() });
         }
         for (wi, w) in s.words.iter().enumerate() {
             let (start, end) = span(w.start_ms, w.end_ms);
-            items.push(Item { seg: si, word: Some(wi), start, end });
+            items.push(Item { seg: si, word: Some(wi), start, end, text: norm(&w.text) });
         }
     }
+    // The system channel's words: (start, end) in ms and text.
+    let far: Vec<(u64, u64, String)> = t
+        .segments
+        .iter()
+        .filter(|s| s.channel == Some(system))
+        .flat_map(|s| s.words.iter().map(|w| (w.start_ms, w.end_ms, norm(&w.text))))
+        .collect();
+    let said_before = |it: &Item| {
+        let (a, b) = (it.start / RATE, it.end / RATE);
+        !it.text.is_empty() && far.iter().any(|(s, e, w)| *w == it.text && *s + MAX_DELAY_MS + 1000 >= a && *e <= b + 200)
+    };
     items.sort_by_key(|i| i.start);
     let mut report = EchoReport::default();
     if items.is_empty() {
@@ -155,7 +175,8 @@ pub fn remove_echo(path: &Path, t: &mut Transcript, mic: u16, system: u16, cance
             let s = &sbuf[a - max..b];
             let (c, lag) = best_delay(m, s, max);
             let louder = rms(&s[max - lag..max - lag + m.len()]) * 2.0 >= rms(m);
-            if c >= THRESHOLD && louder && rms(m) > 1e-4 {
+            let echoed = (c >= THRESHOLD && louder) || (c >= SAME_WORD_THRESHOLD && said_before(it));
+            if echoed && rms(m) > 1e-4 {
                 echo.push((it.seg, it.word));
                 delays.push(lag as f64 / RATE as f64);
             }
@@ -249,7 +270,10 @@ mod tests {
             speaker: None,
             words,
         };
-        let mut t = crate::attribute::tests::transcript(vec![seg(vec![w(0, " ask"), w(400, " not")]), seg(vec![w(1000, " my"), w(1400, " own"), w(1800, " words")])]);
+        let mut t = crate::attribute::tests::transcript(vec![
+            seg(vec![w(0, " ask"), w(400, " not")]),
+            seg(vec![w(1000, " my"), w(1400, " own"), w(1800, " words")]),
+        ]);
         let mut r = EchoReport::default();
         drop_items(&mut t, &[(0, Some(0)), (0, Some(1)), (1, Some(0))], &mut r);
         assert_eq!(r.segments_removed, 1);
