@@ -649,7 +649,7 @@ pub async fn stop_recording(state: St<'_>, on_event: Channel<JobEvent>) -> AppRe
     let st = state.inner().clone();
     let s = blocking(move || st.recordings.stop()).await?;
     let label = s.rec.path.display().to_string();
-    let work = Work::Recording { rec: s.rec, captions: s.captions, live_model: s.live_model, owned: s.owned };
+    let work = Work::Recording { rec: Box::new(s.rec), captions: s.captions, live_model: s.live_model, owned: s.owned };
     Ok(state.jobs.submit(label, work, state.settings(), Some(on_event)))
 }
 
@@ -673,7 +673,7 @@ pub async fn recover_recordings(state: St<'_>, on_event: Channel<JobEvent>) -> A
         .map(|(wav, session_path, session)| {
             let captions = tingji_workflow::recording::kept_captions(&wav);
             let rec = tingji_capture::Recording { path: wav.clone(), session_path, session, stop: tingji_capture::StopReason::Requested };
-            let work = Work::Recording { rec, captions, live_model: "live".into(), owned: true };
+            let work = Work::Recording { rec: Box::new(rec), captions, live_model: "live".into(), owned: true };
             state.jobs.submit(wav.display().to_string(), work, settings.clone(), Some(on_event.clone()))
         })
         .collect())

@@ -30,7 +30,7 @@ pub enum Work {
     /// A meeting again (or a time range of it) as a new current version.
     Retranscribe { meeting: MeetingId, request: TranscribeRequest, range: Option<TimeRange> },
     /// A finished recording: the full-quality pass, then the library.
-    Recording { rec: tingji_capture::Recording, captions: Vec<tingji_asr::live::Caption>, live_model: String, owned: bool },
+    Recording { rec: Box<tingji_capture::Recording>, captions: Vec<tingji_asr::live::Caption>, live_model: String, owned: bool },
     Notes { meeting: MeetingId, request: NotesRequest },
     Ask { meeting: MeetingId, question: String, reply: mpsc::Sender<AppResult<AskAnswer>> },
     /// One short chat with the configured model ("test connection").
