@@ -149,6 +149,12 @@ pub(crate) struct Aligner {
     drift: Option<Drift>,
     reference: Option<Drift>,
     is_reference: bool,
+    /// Placement maps recording time to file position through this pair (ms, samples): the
+    /// start, the moment of a resume, or the old device's last callback. The file follows the
+    /// sources' clocks, which drift from the wall clock, so a later placement starts from there.
+    origin: (f64, u64),
+    /// The latest callback of the placed source: (recording ms, position).
+    anchor: Option<(f64, u64)>,
     place: Window,
     window: Window,
     /// Start estimate at placement, last window's, and the latency steps taken out since.
@@ -192,6 +198,8 @@ impl Aligner {
             drift: None,
             reference: None,
             is_reference: true,
+            origin: (0.0, 0),
+            anchor: None,
             place: Window::default(),
             window: Window::default(),
             t0_placed: 0.0,
@@ -300,6 +308,7 @@ impl Aligner {
             self.place.add(at_ms, t0);
             return;
         }
+        self.anchor = Some((at_ms, self.position));
         self.measure_overrun(at_ms, t0);
         self.window.add(at_ms, t0);
         if self.window.age(at_ms) >= WINDOW_MS {
@@ -329,7 +338,7 @@ impl Aligner {
         }
         let floor = self.position;
         let t0 = self.place.min_t0;
-        let p0 = (t0 * RATE as f64 / 1000.0).round() as i64;
+        let p0 = self.origin.1 as i64 + ((t0 - self.origin.0) * RATE as f64 / 1000.0).round() as i64;
         let at = floor;
         if p0 < floor as i64 {
             let cut = ((floor as i64 - p0) as usize).min(self.unplaced.len());
@@ -472,6 +481,7 @@ impl Aligner {
         }
         self.resampler.reset();
         let _ = self.resampler.set_resample_ratio_relative(1.0, false);
+        self.origin = self.anchor.unwrap_or((0.0, self.position));
         self.restart_state();
         Ok(())
     }
@@ -481,6 +491,7 @@ impl Aligner {
         self.unplaced.clear();
         self.delay_left = self.resampler.output_delay();
         self.placed = false;
+        self.anchor = None;
         self.frames = 0;
         self.trim = 0.0;
         self.overrun = None;
@@ -488,10 +499,12 @@ impl Aligner {
         self.window = Window::default();
     }
 
-    /// After a pause: forget queued and in-flight audio; the channel continues at `expected`.
-    pub(crate) fn reset(&mut self, expected: u64) {
+    /// After a pause: forget queued and in-flight audio; the channel continues at file position
+    /// `expected`, which is recording time `at_ms`.
+    pub(crate) fn reset(&mut self, expected: u64, at_ms: f64) {
         self.out.clear();
         self.position = expected;
+        self.origin = (at_ms, expected);
         self.resampler.reset();
         let _ = self.resampler.set_resample_ratio_relative(1.0, false);
         self.restart_state();

@@ -194,9 +194,9 @@ impl Writer {
                         }
                         clock.paused_at = None;
                         clock.paused_total += now - p;
-                        let at = clock.samples(now);
+                        let at_ms = clock.ms(now);
                         for s in &mut self.slots {
-                            s.aligner.reset(written.max(at));
+                            s.aligner.reset(written, at_ms);
                             s.base = s.consumed;
                             s.last_progress = now;
                         }
@@ -205,7 +205,7 @@ impl Writer {
                         }
                         self.status.paused.store(false, Ordering::Relaxed);
                         self.save_session();
-                        on_event(RecorderEvent::Resumed { at_ms: ms_of(at) });
+                        on_event(RecorderEvent::Resumed { at_ms: ms_of(written) });
                     }
                 }
                 Ok(Ctl::Mark(kind)) => {
