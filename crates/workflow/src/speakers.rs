@@ -91,8 +91,8 @@ pub struct RecordingSpeakers {
 /// system audio coming back through the speakers are removed (echo); the system channel is
 /// diarized into the remote speakers — or, when it holds no speech at all (an in-room meeting),
 /// the mic channel is. Speakers are set only where two or more voices are found; the rest keep
-/// their channel's name ("me"/"them", set at import). A diarization failure other than a
-/// cancel becomes a warning and costs nothing.
+/// their channel's name ("me"/"them", set at import). An echo or diarization failure other
+/// than a cancel becomes a warning and costs nothing.
 pub fn for_recording(
     store: &ModelStore,
     wav: &Path,
@@ -106,7 +106,12 @@ pub fn for_recording(
     let mut out = RecordingSpeakers::default();
     let (mic, system) = (session.channel_of(Role::Mic), session.channel_of(Role::System));
     if let (Some(m), Some(s)) = (mic, system) {
-        out.echo = tingji_diarize::echo::remove_echo(wav, t, m, s, cancel)?;
+        match tingji_diarize::echo::remove_echo(wav, t, m, s, cancel) {
+            Ok(r) => out.echo = r,
+            Err(tingji_diarize::DiarizeError::Cancelled) => return Err(tingji_diarize::DiarizeError::Cancelled.into()),
+            // The transcript stays as it is; the user is told why it may repeat the far side.
+            Err(e) => t.warnings.push(format!("echo not checked: {e}")),
+        }
         if out.echo.removed > 0 {
             t.warnings.push(format!(
                 "echo: {} words the microphone picked up from the speakers were removed (they are the remote side's; delay {:.0} ms)",
