@@ -17,9 +17,9 @@
 //!   resampled (its sample count is the recording's clock); another source's drift *against
 //!   it* is corrected by trimming the resampler's ratio (≤ 500 ppm, inaudible), never by
 //!   cutting or padding. Sources on one clock (relative slope under 15 ppm, offset under 8 ms)
-//!   get no trim. Virtual devices are no exception to drift: PulseAudio's null sinks were
-//!   measured 120–300 ppm fast against the wall clock, and apart from each other, while
-//!   streams played into them (`parecord` keeps that; a two-sided recording cannot).
+//!   get no trim, and nothing is trimmed before 3 minutes of evidence: arrival times also drift
+//!   with slow latency ramps (measured 100–300 ppm for minutes on PulseAudio null sinks whose
+//!   sample clocks agree to 0.0 ms), which a short fit takes for clock drift.
 //!
 //! Silence is inserted only for a gap the device reports: frames the ring had no room for
 //! (exact count), a device overrun (xrun: the jump of the start estimate over the next second,
@@ -41,11 +41,14 @@ const WINDOW_MS: f64 = 10_000.0;
 const STEP_MS: f64 = 5.0;
 /// After an overrun, the callbacks of this long (ms) measure its gap.
 const GAP_MS: f64 = 1000.0;
-/// Windows in the drift fit (10 minutes), and the fewest that give a slope.
+/// Windows in the drift fit (10 minutes), and the fewest that give a slope (3 minutes): a
+/// recording shorter than that is never resampled. PulseAudio's delivery to two clients of
+/// null sinks that share one clock drifted apart by 100–300 ppm for minutes (latency ramps),
+/// which a one-minute fit took for clock drift.
 const HISTORY: usize = 60;
-const MIN_WINDOWS: usize = 6;
+const MIN_WINDOWS: usize = 18;
 /// Largest ratio trim: 500 ppm (a pitch change of 0.009 semitones). Real clocks differ by
-/// under 100 ppm; PulseAudio's null sinks were measured up to 300 ppm apart.
+/// under 100 ppm; the bound leaves room for worse hardware.
 const MAX_TRIM: f64 = 0.0005;
 /// Below both, the clocks are the same: no trim at all.
 const SLOPE_DEADBAND: f64 = 15e-6;
