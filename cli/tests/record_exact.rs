@@ -51,32 +51,27 @@ fn global_offset(rec: &[f32], reference: &[f32]) -> i64 {
     // 20 s of the reference from its first voiced window.
     let first = reference.chunks(W).position(|w| rms(w) >= 0.01).expect("the reference has speech") * W / 16;
     let probe = &s[first..(first + 1250).min(s.len())];
-    let mut best = (f64::MIN, 0i64);
-    for d in -6000i64..=6000 {
-        let at = first as i64 + d;
-        if at < 0 || at as usize + probe.len() > r.len() {
-            continue;
-        }
-        let c = ncc(&r[at as usize..at as usize + probe.len()], probe);
-        if c > best.0 {
-            best = (c, d);
-        }
-    }
-    let coarse = best.1 * 16;
+    let coarse = best_lag(&r, probe, first as i64, -6000..=6000).map_or(0, |b| b.1) * 16;
     let f0 = first * 16;
     let probe = &reference[f0..(f0 + 16 * 1250).min(reference.len())];
-    let mut fine = (f64::MIN, coarse);
-    for d in coarse - 40..=coarse + 40 {
-        let at = f0 as i64 + d;
+    best_lag(rec, probe, f0 as i64, coarse - 40..=coarse + 40).map_or(coarse, |b| b.1)
+}
+
+/// The lag `d` in `lags` at which `probe` best matches `rec[base + d ..]`, and the correlation
+/// there; `None` when no lag fits inside `rec`.
+fn best_lag(rec: &[f32], probe: &[f32], base: i64, lags: std::ops::RangeInclusive<i64>) -> Option<(f64, i64)> {
+    let mut best: Option<(f64, i64)> = None;
+    for d in lags {
+        let at = base + d;
         if at < 0 || at as usize + probe.len() > rec.len() {
             continue;
         }
         let c = ncc(&rec[at as usize..at as usize + probe.len()], probe);
-        if c > fine.0 {
-            fine = (c, d);
+        if best.is_none_or(|b| c > b.0) {
+            best = Some((c, d));
         }
     }
-    fine.1
+    best
 }
 
 fn rms(w: &[f32]) -> f32 {
@@ -153,18 +148,7 @@ fn compare(rec: &[f32], reference: &[f32]) -> Comparison {
         if rms(w) < 0.01 {
             continue;
         }
-        let mut best = (f64::MIN, 0i64);
-        for d in prev - 40..=prev + 40 {
-            let at = (k * W) as i64 + offset + d;
-            if at < 0 || at as usize + W > rec.len() {
-                continue;
-            }
-            let c = ncc(&rec[at as usize..at as usize + W], w);
-            if c > best.0 {
-                best = (c, d);
-            }
-        }
-        if best.0 > f64::MIN {
+        if let Some(best) = best_lag(rec, w, (k * W) as i64 + offset, prev - 40..=prev + 40) {
             if best.0 >= 0.9 {
                 prev = best.1;
             }

@@ -142,8 +142,6 @@ pub(crate) struct Aligner {
     placed: bool,
     position: u64,
     delay_left: usize,
-    /// Input frames fed since (re)start, including zeros for lost frames.
-    frames: u64,
     /// Output samples minus nominal ones since placement (ms): what trims moved.
     trimmed_ms: f64,
     trim: f64,
@@ -194,7 +192,6 @@ impl Aligner {
             placed: false,
             position: 0,
             delay_left,
-            frames: 0,
             trimmed_ms: 0.0,
             trim: 0.0,
             trimmed_total_ms: 0.0,
@@ -219,7 +216,6 @@ impl Aligner {
 
     /// The source's next frames, in order.
     pub(crate) fn feed(&mut self, input: &[f32]) {
-        self.frames += input.len() as u64;
         self.pending.extend_from_slice(input);
         let mut used = 0;
         while self.pending.len() - used >= self.chunk {
@@ -495,7 +491,6 @@ impl Aligner {
         self.delay_left = self.resampler.output_delay();
         self.placed = false;
         self.anchor = None;
-        self.frames = 0;
         self.trim = 0.0;
         self.overrun = None;
         self.place = Window::default();

@@ -187,11 +187,7 @@ impl Writer {
                     if let Some(p) = clock.paused_at {
                         let now = Instant::now();
                         // What arrived during the pause is not recorded.
-                        for i in 0..self.slots.len() {
-                            if let Some(ev) = self.pump(i, &clock, now, &mut sc) {
-                                on_event(ev);
-                            }
-                        }
+                        self.pump_all(&clock, now, &mut sc, on_event);
                         clock.paused_at = None;
                         clock.paused_total += now - p;
                         let at_ms = clock.ms(now);
@@ -219,11 +215,7 @@ impl Writer {
             let now = Instant::now();
             let expected = clock.samples(now);
             let paused = clock.paused_at.is_some();
-            for i in 0..self.slots.len() {
-                if let Some(ev) = self.pump(i, &clock, now, &mut sc) {
-                    on_event(ev);
-                }
-            }
+            self.pump_all(&clock, now, &mut sc, on_event);
             self.follow_reference();
             self.report_corrections(&mut sc, on_event);
             if self.slots.iter().all(|s| s.source.is_none()) {
@@ -358,11 +350,7 @@ impl Writer {
         let deadline = Instant::now() + DRAIN;
         loop {
             let now = Instant::now();
-            for i in 0..self.slots.len() {
-                if let Some(ev) = self.pump(i, clock, now, sc) {
-                    on_event(ev);
-                }
-            }
+            self.pump_all(clock, now, sc, on_event);
             let ready = self.slots.iter().all(|s| s.source.is_none() || (s.aligner.is_placed() && s.aligner.available_upto() >= end));
             if ready || now >= deadline {
                 break;
@@ -431,6 +419,15 @@ impl Writer {
         if any {
             self.session.timing = self.slots.iter().enumerate().map(|(i, s)| s.timing(i as u16)).collect();
             self.save_session();
+        }
+    }
+
+    /// [`Writer::pump`] for every source, events to `on_event`.
+    fn pump_all(&mut self, clock: &Clock, now: Instant, sc: &mut Scratch, on_event: &mut dyn FnMut(RecorderEvent)) {
+        for i in 0..self.slots.len() {
+            if let Some(ev) = self.pump(i, clock, now, sc) {
+                on_event(ev);
+            }
         }
     }
 

@@ -105,12 +105,7 @@ impl Diarizer {
         on_event: &mut dyn FnMut(Event),
         cancel: &Arc<AtomicBool>,
     ) -> Result<Diarization, DiarizeError> {
-        let mut dopts = opts.decode.clone();
-        dopts.channels = ChannelMode::Mono;
-        let stream = AudioStream::open(path, &dopts)?;
-        let total_ms = stream.info().duration_ms;
-        let mut source = StreamSource { stream, channel: 0 };
-        self.diarize(&mut source, total_ms, opts, on_event, cancel)
+        self.diarize_decoded(path, ChannelMode::Mono, 0, opts, on_event, cancel)
     }
 
     /// Diarizes one channel of `path` (a recording's system or mic side).
@@ -122,8 +117,21 @@ impl Diarizer {
         on_event: &mut dyn FnMut(Event),
         cancel: &Arc<AtomicBool>,
     ) -> Result<Diarization, DiarizeError> {
+        self.diarize_decoded(path, ChannelMode::Separate, channel, opts, on_event, cancel)
+    }
+
+    /// Decodes `path` as `mode` and diarizes its channel `channel`.
+    fn diarize_decoded(
+        &mut self,
+        path: &Path,
+        mode: ChannelMode,
+        channel: usize,
+        opts: &DiarizeOptions,
+        on_event: &mut dyn FnMut(Event),
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<Diarization, DiarizeError> {
         let mut dopts = opts.decode.clone();
-        dopts.channels = ChannelMode::Separate;
+        dopts.channels = mode;
         let stream = AudioStream::open(path, &dopts)?;
         let total_ms = stream.info().duration_ms;
         let mut source = StreamSource { stream, channel };
