@@ -60,7 +60,8 @@ enum Cmd {
         #[command(subcommand)]
         cmd: library_cmd::LibraryCmd,
     },
-    /// A meeting's speakers: list, rename, merge.
+    /// Speakers: a meeting's (list, rename, merge) and the voiceprints that name them in later
+    /// meetings (list, rename-voice, merge-voices, forget).
     Speakers {
         #[command(subcommand)]
         cmd: speakers_cmd::SpeakersCmd,
@@ -516,6 +517,9 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
         };
         if let Some(lib) = library.as_mut() {
             let id = lib.import_meeting(&t, Some((f.as_path(), tingji_library::KeepAs::Copy)), None)?;
+            if let Some(dz) = &dz {
+                speakers_cmd::remember_voices(lib, id, &t, dz, f);
+            }
             println!("{id}\t{}", f.display());
             ids.push((id, f.clone()));
             if a.output.is_none() {

@@ -350,8 +350,12 @@ fn finish_recording(
     }
     let empty = full.segments.is_empty();
     let mut lib = crate::open_library()?;
+    let named = full.clone();
     let r = recording::FinishedRecording { wav, session_path, session, full, captions, title: a.title.clone(), owned };
     let (id, title) = recording::import(&mut lib, r)?;
+    if let Some(dz) = &who.voices {
+        crate::speakers_cmd::remember_voices(&mut lib, id, &named, dz, wav);
+    }
     println!("{id}\t{title}");
     if empty {
         bail!("the recording has no speech the model recognised (meeting {id} keeps the audio)");

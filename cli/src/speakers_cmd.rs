@@ -15,30 +15,67 @@ use tingji_models::ModelStore;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum SpeakersCmd {
-    /// A meeting's speakers: label, name, segments and talk time in the current transcript.
-    List { meeting: i64 },
-    /// Give a speaker a name (an empty name goes back to the label).
+    /// A meeting's speakers (label, name, segments, talk time, and how sure a name from a
+    /// voiceprint is); without a meeting, the voiceprints.
+    List { meeting: Option<i64> },
+    /// Give a speaker a name (an empty name goes back to the label). A diarized speaker's voice
+    /// joins the voiceprint of that name, which names the same voice in later meetings.
     Rename { meeting: i64, label: String, name: String },
     /// Relabel every line of speaker FROM as INTO (e.g. one voice split in two).
     Merge { meeting: i64, from: String, into: String },
+    /// Rename a voiceprint; the speakers it named follow.
+    RenameVoice { name: String, new_name: String },
+    /// Fold voiceprint FROM into INTO (one person kept under two names).
+    MergeVoices { from: String, into: String },
+    /// Delete a voiceprint and the voices it was built from (names in transcripts stay).
+    Forget { name: String },
 }
 
 pub fn run(cmd: SpeakersCmd, lib: &mut Library) -> Result<()> {
     match cmd {
-        SpeakersCmd::List { meeting } => {
+        SpeakersCmd::List { meeting: None } => {
+            for v in lib.voiceprints()? {
+                println!("{}\t{} speech\t{} speakers\t{}", v.name, crate::fmt_ms(v.speech_ms), v.speakers, v.model);
+            }
+        }
+        SpeakersCmd::List { meeting: Some(meeting) } => {
             let m = lib.meeting(MeetingId(meeting))?;
             let segments = m.transcript.map(|t| t.segments).unwrap_or_default();
             for s in &m.speakers {
                 let shown = s.name.as_deref().unwrap_or(&s.label);
                 let mine: Vec<_> = segments.iter().filter(|g| g.speaker.as_deref() == Some(shown)).collect();
                 let ms: u64 = mine.iter().map(|g| g.end_ms.saturating_sub(g.start_ms)).sum();
-                println!("{}\t{}\t{} segments\t{}", s.label, s.name.as_deref().unwrap_or("-"), mine.len(), crate::fmt_ms(ms));
+                let name = match (&s.name, s.matched) {
+                    (Some(n), Some(p)) => format!("{n} (voiceprint {p}%)"),
+                    (Some(n), None) => n.clone(),
+                    (None, _) => "-".into(),
+                };
+                println!("{}\t{name}\t{} segments\t{}", s.label, mine.len(), crate::fmt_ms(ms));
             }
         }
         SpeakersCmd::Rename { meeting, label, name } => lib.rename_speaker(MeetingId(meeting), &label, Some(&name))?,
         SpeakersCmd::Merge { meeting, from, into } => lib.merge_speakers(MeetingId(meeting), &from, &into)?,
+        SpeakersCmd::RenameVoice { name, new_name } => lib.rename_voiceprint(&name, &new_name)?,
+        SpeakersCmd::MergeVoices { from, into } => lib.merge_voiceprints(&from, &into)?,
+        SpeakersCmd::Forget { name } => {
+            let n = lib.forget_voiceprint(&name)?;
+            eprintln!("forgot {name}: the voiceprint and the voices of {n} speakers are deleted");
+        }
     }
     Ok(())
+}
+
+/// Keeps a new meeting's voices and says which speakers a voiceprint named; the meeting is
+/// saved already, so a failure is a warning.
+pub fn remember_voices(lib: &mut Library, id: MeetingId, t: &tingji_transcript::Transcript, dz: &tingji_diarize::Diarization, f: &Path) {
+    match tingji_workflow::speakers::remember_voices(lib, id, t, dz) {
+        Ok(named) => {
+            for m in named {
+                eprintln!("{}: {} is {} (voiceprint, {:.0}% alike)", f.display(), m.label, m.name, m.score * 100.0);
+            }
+        }
+        Err(e) => eprintln!("tingji: warning: {}: voices not kept: {e}", f.display()),
+    }
 }
 
 /// The diarizer for `transcribe`/`process`. `process` (`keep_going`) keeps the transcript when

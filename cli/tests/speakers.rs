@@ -1,6 +1,7 @@
 //! Speakers through the real binary: `tingji transcribe --diarize` on the AMI meeting minute puts
 //! the right speaker on the words (checked against the reference turns), `--format rttm` writes
-//! standard RTTM that scores within the bound, and `process` keeps the speakers in the library.
+//! standard RTTM that scores within the bound, `process` keeps the speakers in the library, and
+//! the voiceprints of named speakers name the same voices in a later meeting.
 mod common;
 use common::*;
 
@@ -129,4 +130,85 @@ fn process_stores_speakers_that_renaming_changes_everywhere() {
     let after = run_in(dp, &["speakers", "list", &id]);
     assert_eq!(after.lines().count(), labels.len() - 1, "{after}");
     assert!(!run_in(dp, &["export", &id, "--format", "txt"]).contains("S2"));
+}
+
+/// Speakers of the current transcript version of meeting `id` as labelled stretches (labels,
+/// not names), from the full-fidelity export.
+fn labelled_segments(dp: &std::path::Path, id: &str) -> Vec<Labelled> {
+    let v: serde_json::Value = serde_json::from_str(&run_in(dp, &["export", id, "--format", "json"])).unwrap();
+    let current = v["versions"].as_array().unwrap().iter().find(|x| x["is_current"] == true).unwrap();
+    current["transcript"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| {
+            let speaker = s["speaker"].as_str()?.to_string();
+            Some(Labelled { start_ms: s["start_ms"].as_u64()?, end_ms: s["end_ms"].as_u64()?, speaker })
+        })
+        .collect()
+}
+
+/// The reference turns of VoxConverse `aepyx` within [from, to) ms, shifted to start at 0.
+fn aepyx_reference(from: u64, to: u64) -> Vec<Labelled> {
+    let text = std::fs::read_to_string(data("meeting/voxconverse_aepyx/aepyx.rttm")).unwrap();
+    parse_rttm(&text, None)
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.end_ms > from && t.start_ms < to)
+        .map(|t| Labelled { start_ms: t.start_ms.max(from) - from, end_ms: t.end_ms.min(to) - from, speaker: t.speaker })
+        .collect()
+}
+
+/// Voiceprints across meetings (issue 14, acceptance 4): the VoxConverse clip cut in two
+/// meetings; spk00 and spk01 talk in both, spk02 only in the first, spk03 only in the second.
+/// Naming the first meeting's speakers names spk00 and spk01 in the second automatically (with
+/// a score), and the newcomer gets no known name; `forget` deletes a voiceprint.
+#[test]
+fn voiceprints_name_the_same_voices_in_a_later_meeting() {
+    const CUT_MS: u64 = 88_200; // in the pause after spk01's turn
+    let d = private_data_dir();
+    let dp = d.path();
+    let src = data("meeting/voxconverse_aepyx/aepyx_8k.wav");
+    let (first, second) = (dp.join("aepyx-first.wav"), dp.join("aepyx-second.wav"));
+    ffmpeg(&["-i", src.to_str().unwrap(), "-t", "88.2", first.to_str().unwrap()]);
+    ffmpeg(&["-ss", "88.2", "-i", src.to_str().unwrap(), second.to_str().unwrap()]);
+    let names = [("spk00", "Ada Park"), ("spk01", "Ben Osei"), ("spk02", "Chen Yu")];
+
+    let out = run_in(dp, &["process", "--no-notes", "--model", "tiny.en", first.to_str().unwrap()]);
+    let id1 = out.split('\t').next().unwrap().trim().to_string();
+    let map1 = mapping(&aepyx_reference(0, CUT_MS), &labelled_segments(dp, &id1));
+    for (reference, name) in names {
+        let label = map1.iter().find(|(_, r)| r.as_deref() == Some(reference)).map(|(h, _)| h.clone());
+        let label = label.unwrap_or_else(|| panic!("{reference} is not told apart in the first half: {map1:?}"));
+        run_in(dp, &["speakers", "rename", &id1, &label, name]);
+    }
+    let prints = run_in(dp, &["speakers", "list"]);
+    assert_eq!(prints.lines().count(), 3, "{prints}");
+
+    let out = tingji()
+        .env("TINGJI_DATA_DIR", dp)
+        .args(["process", "--no-notes", "--model", "tiny.en", second.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_success(&out, "process second half");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr).lines().filter(|l| l.contains("voiceprint")).collect::<Vec<_>>().join("\n"));
+    let id2 = String::from_utf8_lossy(&out.stdout).split('\t').next().unwrap().trim().to_string();
+    let map2 = mapping(&aepyx_reference(CUT_MS, u64::MAX), &labelled_segments(dp, &id2));
+    let list = run_in(dp, &["speakers", "list", &id2]);
+    eprintln!("second half:\n{list}mapping {map2:?}");
+    let name_of = |reference: &str| {
+        let label = map2.iter().find(|(_, r)| r.as_deref() == Some(reference)).map(|(h, _)| h.clone());
+        let label = label.unwrap_or_else(|| panic!("{reference} is not told apart in the second half: {map2:?}"));
+        let line = list.lines().find(|l| l.split('\t').next() == Some(label.as_str())).unwrap().to_string();
+        line.split('\t').nth(1).unwrap().to_string()
+    };
+    assert!(name_of("spk00").starts_with("Ada Park (voiceprint "), "{list}");
+    assert!(name_of("spk01").starts_with("Ben Osei (voiceprint "), "{list}");
+    assert_eq!(name_of("spk03"), "-", "the newcomer is given no known name: {list}");
+    let md = run_in(dp, &["export", &id2, "--format", "md"]);
+    assert!(md.contains("Ada Park") && md.contains("Ben Osei") && !md.contains("Chen Yu"), "{md}");
+
+    // Forget: the voiceprint goes, and it no longer names anyone in a new meeting.
+    run_in(dp, &["speakers", "forget", "Ada Park"]);
+    assert!(!run_in(dp, &["speakers", "list"]).contains("Ada Park"));
 }

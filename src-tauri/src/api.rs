@@ -170,6 +170,17 @@ pub struct SearchHitItem {
 pub struct SpeakerItem {
     pub label: String,
     pub name: Option<String>,
+    /// Set when the name came from a voiceprint (not the user): how alike the voices are, in %.
+    pub matched: Option<u8>,
+}
+
+/// A named voice kept across meetings (Settings → voiceprints).
+#[derive(Debug, Clone, Serialize, Deserialize, Type)]
+pub struct VoiceprintItem {
+    pub name: String,
+    pub speech_ms: u64,
+    /// Speakers in the library it named or was built from.
+    pub speakers: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Type)]
@@ -184,6 +195,7 @@ pub struct SegmentView {
     pub idx: u32,
     pub start_ms: u64,
     pub end_ms: u64,
+    /// The speaker's label (`SpeakerItem::label`); its name, if any, is in the meeting's speakers.
     pub speaker: Option<String>,
     pub text: String,
     pub words: Vec<WordView>,

@@ -51,7 +51,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T> + Send + '
 }
 
 /// Runs `f` with the app's library connection on a blocking thread.
-async fn db<T: Send + 'static>(st: &Arc<AppState>, f: impl FnOnce(&mut Library) -> AppResult<T> + Send + 'static) -> AppResult<T> {
+pub(crate) async fn db<T: Send + 'static>(st: &Arc<AppState>, f: impl FnOnce(&mut Library) -> AppResult<T> + Send + 'static) -> AppResult<T> {
     let st = st.clone();
     blocking(move || {
         let mut g = st.library.lock().expect("library");
@@ -299,8 +299,9 @@ pub async fn get_meeting(state: St<'_>, id: i64) -> AppResult<MeetingView> {
         let id = MeetingId(id);
         let m = lib.meeting(id)?;
         let notes = lib.notes(id)?;
-        let segments = m
-            .transcript
+        // Segments carry speaker labels (the UI shows `speakers`' names and keys colours by label).
+        let labelled = m.current_version.map(|v| lib.transcript_version(v)).transpose()?;
+        let segments = labelled
             .as_ref()
             .map(|t| {
                 t.segments
@@ -328,7 +329,7 @@ pub async fn get_meeting(state: St<'_>, id: i64) -> AppResult<MeetingView> {
             tags: m.summary.tags.clone(),
             language: m.summary.language.clone(),
             audio_path: m.media.iter().find(|x| x.present).map(|x| x.abs_path.display().to_string()),
-            speakers: m.speakers.iter().map(|s| SpeakerItem { label: s.label.clone(), name: s.name.clone() }).collect(),
+            speakers: m.speakers.iter().map(|s| SpeakerItem { label: s.label.clone(), name: s.name.clone(), matched: s.matched }).collect(),
             segments,
             marks: m
                 .marks
@@ -389,18 +390,6 @@ pub async fn set_tags(state: St<'_>, id: i64, tags: Vec<String>) -> AppResult<()
 #[specta::specta]
 pub async fn delete_meeting(state: St<'_>, id: i64) -> AppResult<()> {
     db(&state, move |lib| Ok(lib.delete_meeting(MeetingId(id))?)).await
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn rename_speaker(state: St<'_>, id: i64, label: String, name: Option<String>) -> AppResult<()> {
-    db(&state, move |lib| Ok(lib.rename_speaker(MeetingId(id), &label, name.as_deref().filter(|n| !n.trim().is_empty()))?)).await
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn merge_speakers(state: St<'_>, id: i64, from: String, into: String) -> AppResult<()> {
-    db(&state, move |lib| Ok(lib.merge_speakers(MeetingId(id), &from, &into)?)).await
 }
 
 /// Changes one segment's text; the edit becomes a new current transcript version (the

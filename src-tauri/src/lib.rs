@@ -1,12 +1,14 @@
 //! Tingji's desktop app: a thin Tauri shell. `commands` are the IPC surface (typed through
 //! tauri-specta into `ui/src/bindings.ts`), `worker` runs every long job on one dedicated
-//! thread, `record` drives the core recorder. The UI (`ui/`) is built into the binary.
+//! thread, `record` drives the core recorder, `speakers` holds the speaker and voiceprint
+//! commands. The UI (`ui/`) is built into the binary.
 
 pub mod api;
 pub mod commands;
 pub mod error;
 pub mod record;
 pub mod settings;
+pub mod speakers;
 pub mod worker;
 
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use tauri::Manager;
 /// The typed command set; also what `bindings.ts` is generated from.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     use commands::*;
+    use speakers::*;
     tauri_specta::Builder::<tauri::Wry>::new().dangerously_cast_bigints_to_number().disable_serde_phases().commands(tauri_specta::collect_commands![
         app_info,
         get_settings,
@@ -38,6 +41,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         delete_meeting,
         rename_speaker,
         merge_speakers,
+        list_voiceprints,
+        rename_voiceprint,
+        merge_voiceprints,
+        forget_voiceprint,
         edit_segment,
         set_user_notes,
         set_action_done,

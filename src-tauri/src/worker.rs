@@ -192,9 +192,10 @@ impl Worker {
         match work {
             Work::Import { path, request } => {
                 let mut t = self.transcribe(&path, &request, settings, None, cancel, p)?.map_err(|_| AppError::cancelled())?;
-                self.speakers(&path, &mut t, cancel, p)?;
+                let voices = self.speakers(&path, &mut t, cancel, p)?;
                 let lib = self.library()?;
                 let id = lib.import_meeting(&t, Some((path.as_path(), KeepAs::Copy)), None)?;
+                remember_voices(lib, id, &t, voices.as_ref());
                 Ok(Outcome { meeting: Some(id), path: None })
             }
             Work::Retranscribe { meeting, request, range } => {
@@ -220,7 +221,8 @@ impl Worker {
                 opts.1.separate_channels = channels > 1;
                 opts.1.strategy = Strategy::Beam { beam_size: 5 };
                 let mut full = self.transcribe_with(&rec.path, &opts.0, &opts.1, None, cancel, p)?.map_err(|_| AppError::cancelled())?;
-                self.recording_speakers(&rec.path, &rec.session, &mut full, cancel, p)?;
+                let voices = self.recording_speakers(&rec.path, &rec.session, &mut full, cancel, p)?;
+                let named = full.clone();
                 let lib = self.library()?;
                 let r = tingji_workflow::recording::FinishedRecording {
                     wav: &rec.path,
@@ -232,6 +234,7 @@ impl Worker {
                     owned,
                 };
                 let (id, _) = tingji_workflow::recording::import(lib, r)?;
+                remember_voices(lib, id, &named, voices.as_ref());
                 Ok(Outcome { meeting: Some(id), path: None })
             }
             Work::Notes { meeting, request } => {
@@ -312,28 +315,34 @@ impl Worker {
     }
 
     /// Who said what, when the diarization models are installed (a failure keeps the transcript).
-    fn speakers(&mut self, path: &Path, t: &mut Transcript, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<()> {
+    fn speakers(&mut self, path: &Path, t: &mut Transcript, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<Option<tingji_workflow::speakers::Diarization>> {
         let store = self.store()?;
         let mut on_event = |e: tingji_workflow::speakers::Event| {
             let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
             let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
             p.report_eta("speakers".into(), f, eta_ms);
         };
-        tingji_workflow::speakers::add_if_installed(store, path, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?;
-        Ok(())
+        Ok(tingji_workflow::speakers::add_if_installed(store, path, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?)
     }
 
     /// Echo out of the mic channel, then the voices of the system channel (or of the mic
     /// channel when the other side was silent).
-    fn recording_speakers(&mut self, wav: &Path, session: &tingji_capture::Session, t: &mut Transcript, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<()> {
+    fn recording_speakers(
+        &mut self,
+        wav: &Path,
+        session: &tingji_capture::Session,
+        t: &mut Transcript,
+        cancel: &Cancel,
+        p: &mut Progress<'_>,
+    ) -> AppResult<Option<tingji_workflow::speakers::Diarization>> {
         let store = self.store()?;
         let mut on_event = |e: tingji_workflow::speakers::Event| {
             let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
             let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
             p.report_eta("speakers".into(), f, eta_ms);
         };
-        tingji_workflow::speakers::for_recording(store, wav, session, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?;
-        Ok(())
+        let who = tingji_workflow::speakers::for_recording(store, wav, session, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?;
+        Ok(who.voices)
     }
 
     fn transcribe_with(
@@ -485,6 +494,16 @@ fn test_connection(llm: &LlmSettings, cancel: &Cancel) -> AppResult<crate::api::
     req.max_tokens = 8;
     let r = rt.block_on(model.chat(&req, &mut |_| {}, &cancel.token))?;
     Ok(crate::api::ConnectionTest { model: model.name(), latency_ms: start.elapsed().as_millis() as u64, reply: r.text.trim().to_string() })
+}
+
+/// Keeps a new meeting's voices and names the speakers a voiceprint recognises. The meeting is
+/// already saved: a failure here is logged and costs nothing else.
+fn remember_voices(lib: &mut Library, id: MeetingId, t: &Transcript, d: Option<&tingji_workflow::speakers::Diarization>) {
+    let Some(d) = d else { return };
+    match tingji_workflow::speakers::remember_voices(lib, id, t, d) {
+        Ok(named) => named.iter().for_each(|m| tracing::info!(meeting = %id, label = %m.label, name = %m.name, score = m.score, "speaker recognised")),
+        Err(e) => tracing::warn!(meeting = %id, error = %e, "voices not kept"),
+    }
 }
 
 #[cfg(test)]

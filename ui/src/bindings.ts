@@ -33,6 +33,12 @@ export const commands = {
 	deleteMeeting: (id: number) => typedError<null, AppError>(__TAURI_INVOKE("delete_meeting", { id })),
 	renameSpeaker: (id: number, label: string, name: string | null) => typedError<null, AppError>(__TAURI_INVOKE("rename_speaker", { id, label, name })),
 	mergeSpeakers: (id: number, from: string, into: string) => typedError<null, AppError>(__TAURI_INVOKE("merge_speakers", { id, from, into })),
+	/**  The voiceprints: voices the user named, which name the same voices in later meetings. */
+	listVoiceprints: () => typedError<VoiceprintItem[], AppError>(__TAURI_INVOKE("list_voiceprints")),
+	renameVoiceprint: (name: string, newName: string) => typedError<null, AppError>(__TAURI_INVOKE("rename_voiceprint", { name, newName })),
+	mergeVoiceprints: (from: string, into: string) => typedError<null, AppError>(__TAURI_INVOKE("merge_voiceprints", { from, into })),
+	/**  Deletes a voiceprint and the voices it came from (the UI asks first); names in meetings stay. */
+	forgetVoiceprint: (name: string) => typedError<null, AppError>(__TAURI_INVOKE("forget_voiceprint", { name })),
 	/**
 	 *  Changes one segment's text; the edit becomes a new current transcript version (the
 	 *  recogniser's version stays).
@@ -371,6 +377,7 @@ export type SegmentView = {
 	idx: number,
 	start_ms: number,
 	end_ms: number,
+	/**  The speaker's label (`SpeakerItem::label`); its name, if any, is in the meeting's speakers. */
 	speaker: string | null,
 	text: string,
 	words: WordView[],
@@ -397,6 +404,8 @@ export type SortKey = "newest" | "oldest" | "title" | "longest";
 export type SpeakerItem = {
 	label: string,
 	name: string | null,
+	/**  Set when the name came from a voiceprint (not the user): how alike the voices are, in %. */
+	matched: number | null,
 };
 
 export type SpeakerSummary = {
@@ -437,6 +446,14 @@ export type VersionItem = {
 	model: string,
 	created_ms: number,
 	current: boolean,
+};
+
+/**  A named voice kept across meetings (Settings → voiceprints). */
+export type VoiceprintItem = {
+	name: string,
+	speech_ms: number,
+	/**  Speakers in the library it named or was built from. */
+	speakers: number,
 };
 
 export type WhisperModelItem = {

@@ -115,6 +115,8 @@ impl Library {
                 Ok(Speaker {
                     label: r.get(0)?,
                     name: r.get(1)?,
+                    // A name a voiceprint gave travels as a plain name (voices never leave).
+                    matched: None,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

@@ -45,6 +45,7 @@ mod export;
 mod media;
 mod model;
 mod schema;
+mod speakers;
 mod text;
 
 use std::collections::{HashMap, HashSet};
@@ -594,12 +595,15 @@ impl Library {
 
     fn speakers(&self, id: MeetingId) -> Result<Vec<Speaker>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT label, name FROM speakers WHERE meeting_id = ?1 ORDER BY label",
+            "SELECT label, name, match_score FROM speakers WHERE meeting_id = ?1 ORDER BY label",
         )?;
         let rows = st.query_map([id.0], |r| {
             Ok(Speaker {
                 label: r.get(0)?,
                 name: r.get(1)?,
+                matched: r
+                    .get::<_, Option<f64>>(2)?
+                    .map(|s| (s * 100.0).round().clamp(0.0, 100.0) as u8),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -888,66 +892,6 @@ impl Library {
                 params![id.0, t],
             )?;
         }
-        tx.execute(
-            "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
-            params![id.0, now_ms()],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Gives the speaker `label` a display name (`None` or empty: back to the label).
-    pub fn rename_speaker(&mut self, id: MeetingId, label: &str, name: Option<&str>) -> Result<()> {
-        let name = name.map(str::trim).filter(|n| !n.is_empty());
-        let tx = self.write_tx()?;
-        let n = tx.execute(
-            "UPDATE speakers SET name = ?3 WHERE meeting_id = ?1 AND label = ?2",
-            params![id.0, label, name],
-        )?;
-        if n == 0 {
-            return Err(LibraryError::not_found(
-                "speaker",
-                format!("{label} in meeting {id}"),
-            ));
-        }
-        tx.execute(
-            "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
-            params![id.0, now_ms()],
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Relabels every segment of `from` (in all versions) as `into` and removes `from`.
-    pub fn merge_speakers(&mut self, id: MeetingId, from: &str, into: &str) -> Result<()> {
-        if from == into {
-            return Ok(());
-        }
-        let tx = self.write_tx()?;
-        for label in [from, into] {
-            let found: Option<String> = tx
-                .query_row(
-                    "SELECT label FROM speakers WHERE meeting_id = ?1 AND label = ?2",
-                    params![id.0, label],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if found.is_none() {
-                return Err(LibraryError::not_found(
-                    "speaker",
-                    format!("{label} in meeting {id}"),
-                ));
-            }
-        }
-        tx.execute(
-            "UPDATE segments SET speaker = ?3 WHERE speaker = ?2 \
-             AND version_id IN (SELECT id FROM transcript_versions WHERE meeting_id = ?1)",
-            params![id.0, from, into],
-        )?;
-        tx.execute(
-            "DELETE FROM speakers WHERE meeting_id = ?1 AND label = ?2",
-            params![id.0, from],
-        )?;
         tx.execute(
             "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
             params![id.0, now_ms()],

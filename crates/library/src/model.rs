@@ -134,9 +134,46 @@ pub struct MeetingSummary {
 pub struct Speaker {
     /// The label the transcript uses (e.g. "S1" from diarisation, or a channel name).
     pub label: String,
-    /// The name the user gave; shown instead of the label when set.
+    /// The name the user gave, or a voiceprint's; shown instead of the label when set.
     #[serde(default)]
     pub name: Option<String>,
+    /// Set when `name` came from a voiceprint (not from the user): how alike the voices are,
+    /// in percent (cosine similarity). Naming the speaker clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matched: Option<u8>,
+}
+
+/// A speaker's voice as diarization found it, for [`crate::Library::set_speaker_voices`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeakerVoice {
+    pub label: String,
+    /// Unit-length embedding.
+    pub voice: Vec<f32>,
+    /// How long the speaker talks (weighs the voice in a voiceprint).
+    pub speech_ms: u64,
+}
+
+/// A named voice kept across meetings (never exported; deleted by `forget_voiceprint`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Voiceprint {
+    pub id: i64,
+    pub name: String,
+    /// The embedding model the voice comes from; only voices of the same model are compared.
+    pub model: String,
+    /// Speech the voiceprint was built from.
+    pub speech_ms: u64,
+    /// Speakers (in meetings still in the library) named by or with it.
+    pub speakers: u32,
+    pub updated_at: i64,
+}
+
+/// A meeting's speaker named from a voiceprint by [`crate::Library::recognize_speakers`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VoiceMatch {
+    pub label: String,
+    pub name: String,
+    /// Cosine similarity of the two voices.
+    pub score: f32,
 }
 
 impl Speaker {

@@ -169,7 +169,31 @@ ALTER TABLE ai_notes ADD COLUMN template TEXT;
 CREATE INDEX ai_notes_meeting_kind ON ai_notes(meeting_id, kind);
 "#;
 
-pub(crate) const MIGRATIONS: &[&str] = &[M1, M2, M3];
+/// Migration 4: voiceprints. A speaker keeps the voice diarization found for it (unit-length
+/// embedding, f32 little-endian) and how long it talks; a voiceprint is a named voice across
+/// meetings, the speech-weighted sum of the voices the user named so (`in_voiceprint`), so a
+/// voice can be taken out again exactly. `match_score` is set when the name came from a
+/// voiceprint rather than from the user.
+pub(crate) const M4: &str = r#"
+CREATE TABLE voiceprints (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE COLLATE NOCASE,
+    model      TEXT    NOT NULL,
+    voice_sum  BLOB    NOT NULL,
+    speech_ms  INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+ALTER TABLE speakers ADD COLUMN voice BLOB;
+ALTER TABLE speakers ADD COLUMN voice_model TEXT;
+ALTER TABLE speakers ADD COLUMN voice_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE speakers ADD COLUMN voiceprint_id INTEGER REFERENCES voiceprints(id) ON DELETE SET NULL;
+ALTER TABLE speakers ADD COLUMN in_voiceprint INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE speakers ADD COLUMN match_score REAL;
+CREATE INDEX speakers_voiceprint ON speakers(voiceprint_id);
+"#;
+
+pub(crate) const MIGRATIONS: &[&str] = &[M1, M2, M3, M4];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -6,6 +6,7 @@ import { call, channel, showError } from "../lib/call";
 import { mmss, timestampParts } from "../lib/format";
 import { LANGS, Progress, TimeLink } from "./ui";
 import { MindMap } from "./MindMap";
+import { speakerColors } from "./Speakers";
 import { Icon } from "./Icon";
 
 export const NOTE_TABS: NoteKind[] = ["summary", "key_points", "keywords", "decisions", "chapters", "speakers", "qa", "actions", "mind_map", "translation", "sections"];
@@ -43,6 +44,9 @@ export function NoteBody({ kind, meeting, onSeek, onToggleAction }: { kind: Note
   const n = meeting.notes;
   const names: Record<string, string> = {};
   for (const s of meeting.speakers) names[s.label] = s.name ?? s.label;
+  // A summary names its speaker by label (or by name when written after a rename): same colour as the transcript.
+  const colors = speakerColors(meeting.speakers);
+  const colorOf = (who: string) => colors[who] ?? colors[meeting.speakers.find((s) => s.name === who)?.label ?? ""];
   let body: ReactNode = <Empty />;
   switch (kind) {
     case "summary":
@@ -97,7 +101,9 @@ export function NoteBody({ kind, meeting, onSeek, onToggleAction }: { kind: Note
           <ul className="speaker-summaries">
             {n.speakers.map((s, i) => (
               <li key={i}>
-                <span className="speaker-tag">{names[s.speaker] ?? s.speaker}</span>
+                <span className={`speaker-tag${colorOf(s.speaker) !== undefined ? ` spk spk-${colorOf(s.speaker)}` : ""}`} data-testid="speaker-summary-name">
+                  {names[s.speaker] ?? s.speaker}
+                </span>
                 <p>{s.summary}</p>
               </li>
             ))}

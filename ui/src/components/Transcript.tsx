@@ -8,6 +8,8 @@ import { Icon } from "./Icon";
 type Props = {
   segments: SegmentView[];
   speakerNames: Record<string, string>;
+  /** Colour index (0–7) of each speaker label. */
+  speakerColors?: Record<string, number>;
   marks: MarkItem[];
   positionMs: number;
   onSeek: (ms: number) => void;
@@ -21,6 +23,7 @@ type Props = {
 const SegmentRow = memo(function SegmentRow({
   seg,
   speaker,
+  color,
   marks,
   current,
   activeWordMs,
@@ -31,6 +34,7 @@ const SegmentRow = memo(function SegmentRow({
 }: {
   seg: SegmentView;
   speaker: string | null;
+  color: number | null;
   marks: MarkKindDto[];
   current: boolean;
   activeWordMs: number | null;
@@ -50,9 +54,13 @@ const SegmentRow = memo(function SegmentRow({
     if (await onEdit(seg.idx, draft.trim())) setEditing(false);
   };
   return (
-    <li ref={ref} className={`segment${current ? " current" : ""}`} data-testid="segment" data-idx={seg.idx} data-current={current}>
+    <li ref={ref} className={`segment${current ? " current" : ""}${color !== null ? ` spk spk-${color}` : ""}`} data-testid="segment" data-idx={seg.idx} data-current={current}>
       <div className="seg-head">
-        {speaker && <span className="speaker-tag">{speaker}</span>}
+        {speaker && (
+          <span className={`speaker-tag${color !== null ? ` spk spk-${color}` : ""}`} data-testid="segment-speaker" data-color={color ?? undefined}>
+            {speaker}
+          </span>
+        )}
         <TimeLink ms={seg.start_ms} onSeek={onSeek} />
         {marks.map((k, i) => (
           <span key={i} className={`chip mark-${k}`} data-testid="segment-mark">
@@ -139,7 +147,7 @@ function msOf(node: Node | null, attr: "startMs" | "endMs"): number | null {
   return v === undefined ? null : Number(v);
 }
 
-export function Transcript({ segments, speakerNames, marks, positionMs, onSeek, onEdit, onAddMark, onSelectRange, translations }: Props) {
+export function Transcript({ segments, speakerNames, speakerColors, marks, positionMs, onSeek, onEdit, onAddMark, onSelectRange, translations }: Props) {
   const current = segmentAt(segments, positionMs);
   const cur = segments[current];
   const inside = cur && positionMs <= cur.end_ms + 1500;
@@ -169,6 +177,7 @@ export function Transcript({ segments, speakerNames, marks, positionMs, onSeek, 
           key={s.idx}
           seg={s}
           speaker={s.speaker ? speakerNames[s.speaker] ?? s.speaker : null}
+          color={s.speaker ? speakerColors?.[s.speaker] ?? null : null}
           marks={marksBy[s.idx] ?? NO_MARKS}
           current={i === current && !!inside}
           activeWordMs={i === current ? activeWord : null}

@@ -170,7 +170,7 @@ export function initialMeetings(): MeetingView[] {
     tags: ["history", "demo"],
     language: "en",
     audio_path: "/home/user/.local/share/tingji/library/1/audio.opus",
-    speakers: [{ label: "SPEAKER_00", name: "John F. Kennedy" }],
+    speakers: [{ label: "SPEAKER_00", name: "John F. Kennedy", matched: null }],
     segments: JFK_SEGMENTS,
     marks: [{ segment_idx: 1, kind: "key" }],
     versions: [
@@ -192,9 +192,9 @@ export function initialMeetings(): MeetingView[] {
     language: "zh",
     audio_path: "/home/user/.local/share/tingji/library/2/audio.opus",
     speakers: [
-      { label: "A", name: "王敏" },
-      { label: "B", name: null },
-      { label: "C", name: null },
+      { label: "A", name: "王敏", matched: null },
+      { label: "B", name: "李雷", matched: 87 },
+      { label: "C", name: null, matched: null },
     ],
     segments: zhSegs,
     marks: [{ segment_idx: 5, kind: "todo" }, { segment_idx: 2, kind: "question" }],
@@ -214,8 +214,8 @@ export function initialMeetings(): MeetingView[] {
     language: "en",
     audio_path: null,
     speakers: [
-      { label: "SPEAKER_00", name: "Interviewer" },
-      { label: "SPEAKER_01", name: null },
+      { label: "SPEAKER_00", name: "Interviewer", matched: null },
+      { label: "SPEAKER_01", name: null, matched: null },
     ],
     segments: [
       seg(0, 0, 9000, "SPEAKER_00", "Thanks for joining. How do you take notes in meetings today?"),

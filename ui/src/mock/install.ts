@@ -18,6 +18,7 @@ import type {
   RecordRequest,
   Settings,
   SearchHitItem,
+  VoiceprintItem,
   TranscribeRequest,
 } from "../bindings";
 import { JFK_NOTES_EN, JFK_SEGMENTS, actionsFrom, initialMeetings, zhNotes } from "./fixtures";
@@ -55,6 +56,11 @@ export function installMocks() {
       pending_recordings: params.get("pending") === "1" ? [{ path: `${DATA}/recordings/2026-11-27T10-00.wav`, title: "Interrupted standup", started_ms: Date.UTC(2026, 10, 27, 10) }] : [],
     } as AppInfo,
     meetings: initialMeetings(),
+    voiceprints: [
+      { name: "王敏", speech_ms: 1_260_000, speakers: 3 },
+      { name: "李雷", speech_ms: 540_000, speakers: 2 },
+      { name: "Interviewer", speech_ms: 95_000, speakers: 1 },
+    ] as VoiceprintItem[],
     nextMeeting: 10,
     nextJob: 1,
     nextAction: 1000,
@@ -307,6 +313,30 @@ export function installMocks() {
       const s = meeting(a.id).speakers.find((x) => x.label === a.label);
       if (!s) throw fail("not_found", `no speaker ${String(a.label)}`);
       s.name = (a.name as string | null) ?? null;
+      s.matched = null;
+      return null;
+    },
+    list_voiceprints: () => state.voiceprints,
+    rename_voiceprint: (a) => {
+      const v = state.voiceprints.find((x) => x.name === a.name);
+      if (!v) throw fail("not_found", `voiceprint ${String(a.name)} not found`);
+      if (state.voiceprints.some((x) => x !== v && x.name === a.newName)) throw fail("invalid_input", `a voiceprint named ${String(a.newName)} exists; merge the two instead`);
+      for (const m of state.meetings) for (const s of m.speakers) if (s.name === v.name) s.name = a.newName as string;
+      v.name = a.newName as string;
+      return null;
+    },
+    merge_voiceprints: (a) => {
+      const f = state.voiceprints.find((x) => x.name === a.from);
+      const i = state.voiceprints.find((x) => x.name === a.into);
+      if (!f || !i) throw fail("not_found", "voiceprint not found");
+      i.speech_ms += f.speech_ms;
+      i.speakers += f.speakers;
+      state.voiceprints = state.voiceprints.filter((x) => x !== f);
+      return null;
+    },
+    forget_voiceprint: (a) => {
+      if (!state.voiceprints.some((x) => x.name === a.name)) throw fail("not_found", `voiceprint ${String(a.name)} not found`);
+      state.voiceprints = state.voiceprints.filter((x) => x.name !== a.name);
       return null;
     },
     merge_speakers: (a) => {

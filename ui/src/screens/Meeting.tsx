@@ -11,81 +11,12 @@ import { NotesPanel } from "../components/NotesPanel";
 import { ExportDialog } from "../components/ExportDialog";
 import { RetranscribeDialog } from "../components/RetranscribeDialog";
 import { Icon } from "../components/Icon";
+import { SpeakerStrip, Speakers, speakerColors } from "../components/Speakers";
 
 function isTyping(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
   if (!el || !el.tagName) return false;
   return el.tagName === "INPUT" || el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable;
-}
-
-function Speakers({ meeting, onChanged }: { meeting: MeetingView; onChanged: () => void }) {
-  const t = useT();
-  const [names, setNames] = useState<Record<string, string>>(() => Object.fromEntries(meeting.speakers.map((s) => [s.label, s.name ?? ""])));
-  const [from, setFrom] = useState("");
-  const [into, setInto] = useState("");
-  const rename = async (label: string) => {
-    const name = (names[label] ?? "").trim();
-    const old = meeting.speakers.find((s) => s.label === label)?.name ?? "";
-    if (name === old) return;
-    if ((await call(commands.renameSpeaker(meeting.id, label, name || null))) !== undefined) onChanged();
-  };
-  const merge = async () => {
-    if (!from || !into || from === into) return;
-    if ((await call(commands.mergeSpeakers(meeting.id, from, into))) !== undefined) {
-      setFrom("");
-      setInto("");
-      onChanged();
-    }
-  };
-  if (meeting.speakers.length === 0) return null;
-  return (
-    <details className="speakers card" data-testid="speakers-panel">
-      <summary>
-        {t("meeting.speakers")} ({meeting.speakers.length})
-      </summary>
-      <ul>
-        {meeting.speakers.map((s) => (
-          <li key={s.label} className="row">
-            <span className="speaker-tag">{s.label}</span>
-            <input
-              aria-label={`${t("meeting.speakerName")} ${s.label}`}
-              data-testid="speaker-name"
-              placeholder={t("meeting.speakerName")}
-              value={names[s.label] ?? ""}
-              onChange={(e) => setNames({ ...names, [s.label]: e.target.value })}
-              onBlur={() => void rename(s.label)}
-              onKeyDown={(e) => e.key === "Enter" && void rename(s.label)}
-            />
-          </li>
-        ))}
-      </ul>
-      {meeting.speakers.length > 1 && (
-        <div className="row wrap">
-          <select aria-label={t("meeting.speakers")} value={from} onChange={(e) => setFrom(e.target.value)}>
-            <option value="">{t("meeting.speakers")}…</option>
-            {meeting.speakers.map((s) => (
-              <option key={s.label} value={s.label}>
-                {s.name ?? s.label}
-              </option>
-            ))}
-          </select>
-          <select aria-label={t("meeting.mergeInto")} value={into} onChange={(e) => setInto(e.target.value)}>
-            <option value="">{t("meeting.mergeInto")}</option>
-            {meeting.speakers
-              .filter((s) => s.label !== from)
-              .map((s) => (
-                <option key={s.label} value={s.label}>
-                  {s.name ?? s.label}
-                </option>
-              ))}
-          </select>
-          <button className="small" onClick={() => void merge()} disabled={!from || !into}>
-            {t("meeting.merge")}
-          </button>
-        </div>
-      )}
-    </details>
-  );
 }
 
 function UserNotes({ meeting }: { meeting: MeetingView }) {
@@ -142,6 +73,8 @@ export function MeetingScreen({ id, seekMs, seekNonce }: { id: number; seekMs: n
   const [rate, setRate] = useState(1);
   const [editingTitle, setEditingTitle] = useState(false);
   const [title, setTitle] = useState("");
+  // The speakers panel stays as the user left it across reloads; a name a voiceprint gave opens it.
+  const [speakersOpen, setSpeakersOpen] = useState(false);
   const [folder, setFolder] = useState("");
   const [tags, setTags] = useState("");
   const [selection, setSelection] = useState<TimeRange | null>(null);
@@ -158,6 +91,7 @@ export function MeetingScreen({ id, seekMs, seekNonce }: { id: number; seekMs: n
     const m = await call(commands.getMeeting(id));
     if (!m) return;
     setMeeting(m);
+    if (m.speakers.some((s) => s.matched !== null)) setSpeakersOpen(true);
     durationRef.current = m.duration_ms;
     setTitle(m.title);
     setFolder(m.folder ?? "");
@@ -298,6 +232,7 @@ export function MeetingScreen({ id, seekMs, seekNonce }: { id: number; seekMs: n
 
   const speakerNames: Record<string, string> = {};
   for (const s of meeting.speakers) speakerNames[s.label] = s.name ?? s.label;
+  const colors = speakerColors(meeting.speakers);
   const currentVersion = meeting.versions.find((v) => v.current);
 
   return (
@@ -393,6 +328,7 @@ export function MeetingScreen({ id, seekMs, seekNonce }: { id: number; seekMs: n
         <p className="muted small">{t("meeting.noAudio")}</p>
       )}
       <PlayerBar playing={playing} positionMs={position} durationMs={meeting.duration_ms} rate={rate} peaks={peaks} onToggle={toggle} onSeek={seek} onRate={changeRate} />
+      <SpeakerStrip segments={meeting.segments} durationMs={meeting.duration_ms} colors={colors} names={speakerNames} onSeek={seek} />
       <div className="muted tiny-hint">
         {t("meeting.shortcuts")}
         {selection && ` · ${t("meeting.selection", { from: mmss(selection.start_ms), to: mmss(selection.end_ms) })}`}
@@ -400,14 +336,14 @@ export function MeetingScreen({ id, seekMs, seekNonce }: { id: number; seekMs: n
 
       <div className="meeting-body">
         <section className="transcript-col">
-          <Speakers key={meeting.speakers.map((s) => `${s.label}:${s.name ?? ""}`).join("|")} meeting={meeting} onChanged={() => void load()} />
+          <Speakers key={meeting.speakers.map((s) => `${s.label}:${s.name ?? ""}:${s.matched ?? ""}`).join("|")} meeting={meeting} colors={colors} open={speakersOpen} onToggle={setSpeakersOpen} onChanged={() => void load()} />
           {meeting.notes?.translation && (
             <label className="check small bilingual-toggle">
               <input type="checkbox" data-testid="bilingual-toggle" checked={bilingual} onChange={(e) => setBilingual(e.target.checked)} />
               {t("meeting.bilingual")}
             </label>
           )}
-          <Transcript translations={bilingual ? meeting.notes?.translation?.segments ?? null : null} segments={meeting.segments} speakerNames={speakerNames} marks={meeting.marks} positionMs={position} onSeek={seek} onEdit={onEdit} onAddMark={onAddMark} onSelectRange={setSelection} />
+          <Transcript translations={bilingual ? meeting.notes?.translation?.segments ?? null : null} segments={meeting.segments} speakerNames={speakerNames} speakerColors={colors} marks={meeting.marks} positionMs={position} onSeek={seek} onEdit={onEdit} onAddMark={onAddMark} onSelectRange={setSelection} />
         </section>
         <aside className="side-col card">
           <div className="pane-switch" role="tablist">

@@ -6,6 +6,7 @@ import { call, channel, showError, tryCall } from "../lib/call";
 import { formatBytes, mmss } from "../lib/format";
 import { Choice, ConfirmDialog, Field, LANGS, ModelChoice, Progress } from "../components/ui";
 import { toastStore } from "../lib/toast";
+import { Voiceprints } from "../components/Voiceprints";
 
 type Dl = { fraction: number | null; stage: string; eta: number | null; jobId: number | null };
 
@@ -200,6 +201,8 @@ export function SettingsScreen() {
         </div>
         {importing && <Progress fraction={importing.fraction} />}
       </section>
+
+      <Voiceprints />
 
       <section className="card settings-section">
         <h2>{t("settings.llm")}</h2>

@@ -34,6 +34,7 @@ describe("App", () => {
       if (cmd === "app_info") return info;
       if (cmd === "get_settings") return { ...settings, ui_language: "zh" };
       if (cmd === "list_meetings") return [];
+      if (cmd === "list_voiceprints") return [];
       if (cmd === "import_files") {
         calls.push(args);
         return [{ job_id: 1, label: "a.m4a" }];

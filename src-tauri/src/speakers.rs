@@ -1,0 +1,49 @@
+//! Speaker commands: a meeting's speakers (rename, merge) and the voiceprints that name the same
+//! voices in later meetings (list, rename, merge, forget). All are library calls.
+
+use tingji_library::MeetingId;
+
+use crate::api::VoiceprintItem;
+use crate::commands::{St, db};
+use crate::error::AppResult;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_speaker(state: St<'_>, id: i64, label: String, name: Option<String>) -> AppResult<()> {
+    db(&state, move |lib| Ok(lib.rename_speaker(MeetingId(id), &label, name.as_deref().filter(|n| !n.trim().is_empty()))?)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_speakers(state: St<'_>, id: i64, from: String, into: String) -> AppResult<()> {
+    db(&state, move |lib| Ok(lib.merge_speakers(MeetingId(id), &from, &into)?)).await
+}
+
+/// The voiceprints: voices the user named, which name the same voices in later meetings.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_voiceprints(state: St<'_>) -> AppResult<Vec<VoiceprintItem>> {
+    db(&state, move |lib| {
+        Ok(lib.voiceprints()?.into_iter().map(|v| VoiceprintItem { name: v.name, speech_ms: v.speech_ms, speakers: v.speakers }).collect())
+    })
+    .await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn rename_voiceprint(state: St<'_>, name: String, new_name: String) -> AppResult<()> {
+    db(&state, move |lib| Ok(lib.rename_voiceprint(&name, &new_name)?)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn merge_voiceprints(state: St<'_>, from: String, into: String) -> AppResult<()> {
+    db(&state, move |lib| Ok(lib.merge_voiceprints(&from, &into)?)).await
+}
+
+/// Deletes a voiceprint and the voices it came from (the UI asks first); names in meetings stay.
+#[tauri::command]
+#[specta::specta]
+pub async fn forget_voiceprint(state: St<'_>, name: String) -> AppResult<()> {
+    db(&state, move |lib| Ok(lib.forget_voiceprint(&name).map(|_| ())?)).await
+}
