@@ -29,6 +29,14 @@ pub enum SpeakersCmd {
     MergeVoices { from: String, into: String },
     /// Delete a voiceprint and the voices it was built from (names in transcripts stay).
     Forget { name: String },
+    /// Tell a meeting's speakers apart again from its audio, e.g. `--speakers 3` to split a voice
+    /// taken for two people; a new transcript version, names kept where the voices match.
+    Rediarize {
+        meeting: i64,
+        /// The number of speakers (estimated when not given).
+        #[arg(long)]
+        speakers: Option<usize>,
+    },
 }
 
 pub fn run(cmd: SpeakersCmd, lib: &mut Library) -> Result<()> {
@@ -57,6 +65,18 @@ pub fn run(cmd: SpeakersCmd, lib: &mut Library) -> Result<()> {
         SpeakersCmd::Merge { meeting, from, into } => lib.merge_speakers(MeetingId(meeting), &from, &into)?,
         SpeakersCmd::RenameVoice { name, new_name } => lib.rename_voiceprint(&name, &new_name)?,
         SpeakersCmd::MergeVoices { from, into } => lib.merge_voiceprints(&from, &into)?,
+        SpeakersCmd::Rediarize { meeting, speakers } => {
+            let store = ModelStore::open_default()?;
+            let threads = tingji_asr::default_threads() as usize;
+            let r = tingji_workflow::speakers::rediarize(lib, &store, MeetingId(meeting), speakers, threads, &mut progress(), &crate::cancel_flag())?;
+            match r.version {
+                Some(v) => println!("{} speakers; transcript version {}", r.speakers, v.0),
+                None => println!("no speech found; the transcript is unchanged"),
+            }
+            for m in r.named {
+                eprintln!("{} is {} (voiceprint, {:.0}% alike)", m.label, m.name, m.score * 100.0);
+            }
+        }
         SpeakersCmd::Forget { name } => {
             let n = lib.forget_voiceprint(&name)?;
             eprintln!("forgot {name}: the voiceprint and the voices of {n} speakers are deleted");

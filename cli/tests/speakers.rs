@@ -130,6 +130,18 @@ fn process_stores_speakers_that_renaming_changes_everywhere() {
     let after = run_in(dp, &["speakers", "list", &id]);
     assert_eq!(after.lines().count(), labels.len() - 1, "{after}");
     assert!(!run_in(dp, &["export", &id, "--format", "txt"]).contains("S2"));
+    // Re-diarizing with the count splits the merged voice again, as a new transcript version;
+    // the voice that keeps the old label keeps its name.
+    let n = labels.len().to_string();
+    let out = run_in(dp, &["speakers", "rediarize", &id, "--speakers", &n]);
+    assert!(out.starts_with(&format!("{n} speakers; transcript version ")), "{out}");
+    let txt = run_in(dp, &["export", &id, "--format", "txt"]);
+    let voices: std::collections::BTreeSet<&str> =
+        txt.lines().filter_map(|l| l.split_once(':').map(|x| x.0)).filter_map(|h| h.rsplit(']').next()).map(str::trim).collect();
+    assert!(voices.contains("Ann Lee"), "{voices:?}\n{txt}");
+    assert!(voices.len() >= labels.len() - 1, "the merged voice is split again: {voices:?}");
+    let versions = run_in(dp, &["library", "show", &id]);
+    assert!(versions.lines().any(|l| l.starts_with("versions:") && l.contains("2 (current 2)")), "the old version stays: {versions}");
 }
 
 /// Speakers of the current transcript version of meeting `id` as labelled stretches (labels,

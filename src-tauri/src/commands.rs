@@ -40,7 +40,7 @@ impl AppState {
         }
     }
 
-    fn settings(&self) -> Settings {
+    pub(crate) fn settings(&self) -> Settings {
         self.settings.lock().expect("settings").clone()
     }
 }
@@ -301,7 +301,7 @@ pub async fn get_meeting(state: St<'_>, id: i64) -> AppResult<MeetingView> {
         let notes = lib.notes(id)?;
         // Segments carry speaker labels (the UI shows `speakers`' names and keys colours by label).
         let labelled = m.current_version.map(|v| lib.transcript_version(v)).transpose()?;
-        let segments = labelled
+        let segments: Vec<SegmentView> = labelled
             .as_ref()
             .map(|t| {
                 t.segments
@@ -329,7 +329,13 @@ pub async fn get_meeting(state: St<'_>, id: i64) -> AppResult<MeetingView> {
             tags: m.summary.tags.clone(),
             language: m.summary.language.clone(),
             audio_path: m.media.iter().find(|x| x.present).map(|x| x.abs_path.display().to_string()),
-            speakers: m.speakers.iter().map(|s| SpeakerItem { label: s.label.clone(), name: s.name.clone(), matched: s.matched }).collect(),
+            // Speakers of the current version (labels an older version used are not shown).
+            speakers: m
+                .speakers
+                .iter()
+                .filter(|s| segments.iter().any(|g| g.speaker.as_deref() == Some(s.label.as_str())))
+                .map(|s| SpeakerItem { label: s.label.clone(), name: s.name.clone(), matched: s.matched })
+                .collect(),
             segments,
             marks: m
                 .marks

@@ -45,6 +45,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         rename_voiceprint,
         merge_voiceprints,
         forget_voiceprint,
+        rediarize_meeting,
         edit_segment,
         set_user_notes,
         set_action_done,

@@ -3,9 +3,12 @@
 
 use tingji_library::MeetingId;
 
-use crate::api::VoiceprintItem;
+use tauri::ipc::Channel;
+
+use crate::api::{AppError, JobEvent, JobTicket, VoiceprintItem};
 use crate::commands::{St, db};
 use crate::error::AppResult;
+use crate::worker::Work;
 
 #[tauri::command]
 #[specta::specta]
@@ -46,4 +49,15 @@ pub async fn merge_voiceprints(state: St<'_>, from: String, into: String) -> App
 #[specta::specta]
 pub async fn forget_voiceprint(state: St<'_>, name: String) -> AppResult<()> {
     db(&state, move |lib| Ok(lib.forget_voiceprint(&name).map(|_| ())?)).await
+}
+
+/// Tells a meeting's speakers apart again from its audio as a background job (progress, ETA,
+/// cancel): `speakers` splits a voice taken for two people, or joins them; estimated when None.
+#[tauri::command]
+#[specta::specta]
+pub async fn rediarize_meeting(state: St<'_>, id: i64, speakers: Option<u32>, on_event: Channel<JobEvent>) -> AppResult<JobTicket> {
+    if speakers.is_some_and(|n| n == 0 || n > 20) {
+        return Err(AppError::new("bad_count", "the number of speakers is 1 to 20"));
+    }
+    Ok(state.jobs.submit(format!("speakers {id}"), Work::Rediarize { meeting: MeetingId(id), speakers }, state.settings(), Some(on_event)))
 }

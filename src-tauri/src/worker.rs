@@ -32,6 +32,8 @@ pub enum Work {
     /// A finished recording: the full-quality pass, then the library.
     Recording { rec: Box<tingji_capture::Recording>, captions: Vec<tingji_asr::live::Caption>, live_model: String, owned: bool },
     Notes { meeting: MeetingId, request: NotesRequest },
+    /// A meeting's speakers told apart again (with a count, or estimated) as a new current version.
+    Rediarize { meeting: MeetingId, speakers: Option<u32> },
     Ask { meeting: MeetingId, question: String, reply: mpsc::Sender<AppResult<AskAnswer>> },
     /// One short chat with the configured model ("test connection").
     TestConnection { reply: mpsc::Sender<AppResult<crate::api::ConnectionTest>> },
@@ -241,6 +243,22 @@ impl Worker {
                 let t = self.current_transcript(meeting)?;
                 let notes = notes(&t, &request, &settings.llm, cancel, p)?;
                 self.library()?.save_notes(meeting, &notes)?;
+                Ok(Outcome { meeting: Some(meeting), path: None })
+            }
+            Work::Rediarize { meeting, speakers } => {
+                self.store()?;
+                self.library()?;
+                let (Some(lib), Some(store)) = (self.library.as_mut(), self.store.as_ref()) else { unreachable!("opened above") };
+                let mut on_event = |e: tingji_workflow::speakers::Event| {
+                    let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
+                    let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
+                    p.report_eta("speakers".into(), f, eta_ms);
+                };
+                let threads = tingji_asr::default_threads() as usize;
+                let r = tingji_workflow::speakers::rediarize(lib, store, meeting, speakers.map(|n| n as usize), threads, &mut on_event, &cancel.flag)?;
+                if r.version.is_none() {
+                    return Err(AppError::new("no_speech", "no speech was found in the audio; the transcript is unchanged"));
+                }
                 Ok(Outcome { meeting: Some(meeting), path: None })
             }
             Work::Ask { meeting, question, reply } => {

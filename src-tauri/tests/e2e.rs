@@ -166,8 +166,24 @@ fn the_app_tells_the_ami_speakers_apart_and_a_rename_follows_every_line() {
     let md = std::fs::read_to_string(&file).unwrap();
     assert!(md.contains("Ann Lee") && !md.contains("S1"), "the export names the speaker:\n{md}");
 
-    // The same meeting in English.
+    // Re-detect with a count of 4 (the fourth speaker talks 1.2 s in all): a background job,
+    // then a new transcript version; Ann Lee keeps her name on the voice that keeps her label.
     wd.exec("document.querySelector('[data-testid=export-dialog] button')?.click(); return true", json!([]));
+    wd.select("[data-testid=rediarize-count]", "4");
+    wd.click_css("[data-testid=rediarize-run]");
+    wd.wait_for("the re-detection to finish", Duration::from_secs(300), |wd| {
+        let busy = wd.exec("return !!document.querySelector('[data-testid=rediarize-progress]')", json!([])).as_bool().unwrap_or(true);
+        (!busy && wd.find("[data-testid=rediarize-run]").is_some()).then_some(())
+    });
+    let redone = wd.wait_for("the new version's speakers", Duration::from_secs(30), |_| {
+        let a = tags();
+        a.iter().any(|t| t.0 == "Ann Lee").then_some(a)
+    });
+    let n = redone.iter().map(|t| t.0.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    assert!((3..=4).contains(&n), "speakers after re-detecting 4: {n}");
+    assert!(wd.text_css("[data-testid=version-select]").contains("v2"), "a new transcript version");
+
+    // The same meeting in English.
     wd.click_css("[data-testid=nav-settings]");
     wd.select("[data-testid=lang-select]", "en");
     wd.wait_for("the English UI", Duration::from_secs(10), |wd| (wd.text_css("[data-testid=nav-library]") == "Library").then_some(()));

@@ -40,6 +40,11 @@ export const commands = {
 	/**  Deletes a voiceprint and the voices it came from (the UI asks first); names in meetings stay. */
 	forgetVoiceprint: (name: string) => typedError<null, AppError>(__TAURI_INVOKE("forget_voiceprint", { name })),
 	/**
+	 *  Tells a meeting's speakers apart again from its audio as a background job (progress, ETA,
+	 *  cancel): `speakers` splits a voice taken for two people, or joins them; estimated when None.
+	 */
+	rediarizeMeeting: (id: number, speakers: number | null, onEvent: Channel<JobEvent>) => typedError<JobTicket, AppError>(__TAURI_INVOKE("rediarize_meeting", { id, speakers, onEvent })),
+	/**
 	 *  Changes one segment's text; the edit becomes a new current transcript version (the
 	 *  recogniser's version stays).
 	 */

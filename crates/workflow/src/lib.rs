@@ -35,6 +35,8 @@ pub enum WorkflowError {
     Diarize(#[from] tingji_diarize::DiarizeError),
     #[error("meeting {0} has no transcript")]
     NoTranscript(i64),
+    #[error("meeting {0} keeps no audio to listen to again")]
+    NoMedia(i64),
     #[error("no whisper model installed in {0}: download one or import a faster-whisper folder")]
     NoWhisperModel(String),
 }
@@ -49,6 +51,7 @@ impl WorkflowError {
             WorkflowError::Export(e) => e.code(),
             WorkflowError::Diarize(e) => e.code(),
             WorkflowError::NoTranscript(_) => "no_transcript",
+            WorkflowError::NoMedia(_) => "no_media",
             WorkflowError::NoWhisperModel(_) => "model_missing",
         }
     }

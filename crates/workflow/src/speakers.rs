@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 pub use tingji_diarize::{Diarization, Event};
+use tingji_diarize::der::{self, Labelled};
 use tingji_diarize::{DiarizeOptions, Diarizer, ModelPaths, attribute, speaker_label};
+use tingji_library::{Library, MeetingId, SpeakerVoice, VersionId, VoiceMatch};
 use tingji_models::ModelStore;
 use tingji_transcript::Transcript;
 
@@ -62,24 +64,113 @@ pub const VOICE_MODEL: &str = tingji_diarize::models::EMBEDDING_FILE;
 
 /// Keeps the voices of meeting `id`'s speakers (those the transcript `t` shows) and names the
 /// ones a voiceprint recognises; returns those names.
-pub fn remember_voices(
-    lib: &mut tingji_library::Library,
-    id: tingji_library::MeetingId,
-    t: &Transcript,
-    d: &Diarization,
-) -> Result<Vec<tingji_library::VoiceMatch>> {
+pub fn remember_voices(lib: &mut Library, id: MeetingId, t: &Transcript, d: &Diarization) -> Result<Vec<VoiceMatch>> {
+    remember_labelled(lib, id, t, d, &speaker_label)
+}
+
+/// [`remember_voices`] for voices put on the transcript as `label(speaker)`.
+fn remember_labelled(lib: &mut Library, id: MeetingId, t: &Transcript, d: &Diarization, label: &dyn Fn(usize) -> String) -> Result<Vec<VoiceMatch>> {
     let voices: Vec<_> = d
         .speakers
         .iter()
-        .map(|s| (speaker_label(s.id), s))
+        .map(|s| (label(s.id), s))
         .filter(|(l, s)| !s.centroid.is_empty() && t.segments.iter().any(|g| g.speaker.as_deref() == Some(l.as_str())))
-        .map(|(label, s)| tingji_library::SpeakerVoice { label, voice: s.centroid.clone(), speech_ms: s.speech_ms })
+        .map(|(label, s)| SpeakerVoice { label, voice: s.centroid.clone(), speech_ms: s.speech_ms })
         .collect();
     if voices.is_empty() {
         return Ok(Vec::new());
     }
     lib.set_speaker_voices(id, VOICE_MODEL, &voices)?;
     Ok(lib.recognize_speakers(id, VOICEPRINT_MATCH)?)
+}
+
+/// What [`rediarize`] did.
+#[derive(Debug, Clone)]
+pub struct Rediarized {
+    /// The new current transcript version (None: no speech was found, nothing changed).
+    pub version: Option<VersionId>,
+    pub speakers: usize,
+    /// Speakers a voiceprint named.
+    pub named: Vec<VoiceMatch>,
+}
+
+/// True for the labels diarization gives (`S1`, `S2`, …).
+fn is_diarized(label: &str) -> bool {
+    label.strip_prefix('S').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Tells meeting `id`'s speakers apart again from its kept audio — with `count` to split two
+/// voices taken for one, or to join them — as a new current transcript version (the old one
+/// stays). A new speaker keeps the label, and so the name, of the old speaker it overlaps most;
+/// a voice split off gets a new label. A recording is re-diarized on the channel its voices
+/// were told apart on; "me" stays "me".
+pub fn rediarize(
+    lib: &mut Library,
+    store: &ModelStore,
+    id: MeetingId,
+    count: Option<usize>,
+    threads: usize,
+    on_event: &mut dyn FnMut(Event),
+    cancel: &Arc<AtomicBool>,
+) -> Result<Rediarized> {
+    let m = lib.meeting(id)?;
+    let audio = m.media.iter().find(|x| x.present).map(|x| x.abs_path.clone()).ok_or(crate::WorkflowError::NoMedia(id.0))?;
+    let version = m.current_version.ok_or(crate::WorkflowError::NoTranscript(id.0))?;
+    let mut t = lib.transcript_version(version)?;
+    let channels: std::collections::BTreeSet<u16> = t.segments.iter().filter_map(|s| s.channel).collect();
+    let target = (channels.len() >= 2)
+        .then(|| {
+            let diarized = t.segments.iter().find(|s| s.speaker.as_deref().is_some_and(is_diarized));
+            let not_me = || t.segments.iter().find(|s| s.speaker.as_deref() != Some(tingji_capture::Role::Mic.speaker()));
+            diarized.or_else(not_me).and_then(|s| s.channel)
+        })
+        .flatten();
+    let mut opts = DiarizeOptions { threads, ..Default::default() };
+    if let Some(n) = count {
+        opts.count = tingji_diarize::Count::Exact(n.max(1));
+    }
+    let mut dz = Diarizer::load(&model_paths(store), threads)?;
+    let d = match target {
+        Some(ch) => dz.diarize_channel(&audio, ch as usize, &opts, on_event, cancel)?,
+        None => dz.diarize_file(&audio, &opts, on_event, cancel)?,
+    };
+    if d.speakers.is_empty() {
+        return Ok(Rediarized { version: None, speakers: 0, named: Vec::new() });
+    }
+    let in_scope = |s: &tingji_transcript::Segment| target.is_none_or(|ch| s.channel == Some(ch));
+    // New speakers take the old labels they overlap most (one each); the rest get fresh ones.
+    let old: Vec<Labelled> = t
+        .segments
+        .iter()
+        .filter(|s| in_scope(s))
+        .filter_map(|s| Some(Labelled { start_ms: s.start_ms, end_ms: s.end_ms, speaker: s.speaker.clone()? }))
+        .collect();
+    let map = der::mapping(&old, &der::labelled(&d.turns));
+    let mut next = t.segments.iter().filter_map(|s| s.speaker.as_deref()?.strip_prefix('S')?.parse::<usize>().ok()).max().unwrap_or(0);
+    let labels: Vec<String> = (0..d.speakers.len())
+        .map(|i| match map.iter().find(|(h, _)| *h == speaker_label(i)).and_then(|(_, r)| r.clone()) {
+            Some(old) => old,
+            None => {
+                next += 1;
+                format!("S{next}")
+            }
+        })
+        .collect();
+    let (mut part, others): (Vec<_>, Vec<_>) = std::mem::take(&mut t.segments).into_iter().partition(|s| in_scope(s));
+    if d.speakers.len() == 1 {
+        part.iter_mut().for_each(|s| s.speaker = Some(labels[0].clone()));
+    } else {
+        part.iter_mut().for_each(|s| s.speaker = None);
+        let mut p = Transcript { segments: part, ..t.clone() };
+        attribute::attribute(&mut p, &d.turns, &|i| labels[i].clone());
+        part = p.segments;
+    }
+    t.segments = others;
+    t.segments.extend(part);
+    t.segments.sort_by_key(|x| (x.start_ms, x.channel.unwrap_or(0)));
+    let v = lib.add_transcript_version(id, &t)?;
+    let named = remember_labelled(lib, id, &t, &d, &|i| labels[i].clone())?;
+    Ok(Rediarized { version: Some(v), speakers: d.speakers.len(), named })
 }
 
 /// Speakers for a freshly transcribed file when the models are installed (the app's imports).

@@ -1,8 +1,8 @@
 import { useState } from "react";
-import { commands, type JobEvent, type TimeRange } from "../bindings";
+import { commands, type TimeRange } from "../bindings";
 import { useApp } from "../context";
 import { useT } from "../i18n";
-import { call, channel, showError } from "../lib/call";
+import { call, jobChannel } from "../lib/call";
 import { mmss } from "../lib/format";
 import { Choice, Field, LANGS, Modal, ModelChoice, Progress } from "./ui";
 
@@ -16,16 +16,7 @@ export function RetranscribeDialog({ meetingId, selection, onClose, onDone }: { 
 
   const run = async () => {
     setJob({ jobId: null, stage: "", fraction: null, eta: null });
-    const ch = channel<JobEvent>((e) => {
-      if (e.kind === "progress") setJob({ jobId: e.job_id, stage: e.stage, fraction: e.fraction, eta: e.eta_ms });
-      else if (e.kind === "done") {
-        setJob(null);
-        onDone();
-      } else if (e.kind === "failed") {
-        setJob(null);
-        showError(e.error);
-      } else if (e.kind === "cancelled") setJob(null);
-    });
+    const ch = jobChannel((e) => setJob({ jobId: e.job_id, stage: e.stage, fraction: e.fraction, eta: e.eta_ms }), () => setJob(null), onDone);
     const r = await call(commands.retranscribe(meetingId, { model: model || null, language: language === "auto" ? null : language }, useRange ? selection : null, ch));
     if (r === undefined) setJob(null);
     else setJob((j) => (j ? { ...j, jobId: r.job_id } : j));

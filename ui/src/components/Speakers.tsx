@@ -1,8 +1,9 @@
 import { useState } from "react";
 import { commands, type MeetingView, type SegmentView, type SpeakerItem } from "../bindings";
 import { useT } from "../i18n";
-import { call } from "../lib/call";
+import { call, jobChannel } from "../lib/call";
 import { mmss } from "../lib/format";
+import { Progress } from "./ui";
 
 /** Speaker colours (CSS classes `spk-0` … `spk-7`). */
 export const SPEAKER_COLORS = 8;
@@ -59,7 +60,7 @@ export function Speakers({ meeting, colors, open, onToggle, onChanged }: { meeti
       onChanged();
     }
   };
-  if (meeting.speakers.length === 0) return null;
+  if (meeting.speakers.length === 0 && !meeting.audio_path) return null;
   return (
     <details className="speakers card" data-testid="speakers-panel" open={open} onToggle={(e) => onToggle(e.currentTarget.open)}>
       <summary>
@@ -116,6 +117,47 @@ export function Speakers({ meeting, colors, open, onToggle, onChanged }: { meeti
           </button>
         </div>
       )}
+      {meeting.audio_path && <Rediarize meetingId={meeting.id} onDone={onChanged} />}
     </details>
+  );
+}
+
+/** Tell the speakers apart again from the audio, as a background job: with a count to split a voice taken for two people (or to join them). */
+function Rediarize({ meetingId, onDone }: { meetingId: number; onDone: () => void }) {
+  const t = useT();
+  const [count, setCount] = useState("");
+  const [job, setJob] = useState<{ jobId: number | null; fraction: number | null; eta: number | null } | null>(null);
+  const run = async () => {
+    setJob({ jobId: null, fraction: null, eta: null });
+    const ch = jobChannel((e) => setJob({ jobId: e.job_id, fraction: e.fraction, eta: e.eta_ms }), () => setJob(null), onDone);
+    const r = await call(commands.rediarizeMeeting(meetingId, count ? Number(count) : null, ch));
+    if (r === undefined) setJob(null);
+    else setJob((j) => (j ? { ...j, jobId: r.job_id } : j));
+  };
+  return (
+    <div className="row wrap rediarize" data-testid="rediarize">
+      <span className="muted small">{t("meeting.rediarize")}</span>
+      <select aria-label={t("meeting.speakerCount")} data-testid="rediarize-count" value={count} onChange={(e) => setCount(e.target.value)} disabled={!!job}>
+        <option value="">{t("meeting.countAuto")}</option>
+        {[1, 2, 3, 4, 5, 6, 7, 8].map((n) => (
+          <option key={n} value={String(n)}>
+            {t("meeting.countN", { count: n })}
+          </option>
+        ))}
+      </select>
+      {job ? (
+        <span className="row rediarize-progress" data-testid="rediarize-progress">
+          <Progress fraction={job.fraction} />
+          {job.eta !== null && <span className="muted small">{t("common.eta", { time: mmss(job.eta) })}</span>}
+          <button className="small" onClick={() => job.jobId !== null && void call(commands.cancelJob(job.jobId))}>
+            {t("common.cancel")}
+          </button>
+        </span>
+      ) : (
+        <button className="small" data-testid="rediarize-run" onClick={() => void run()}>
+          {t("meeting.rediarizeRun")}
+        </button>
+      )}
+    </div>
   );
 }

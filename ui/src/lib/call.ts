@@ -1,5 +1,5 @@
 import { Channel } from "@tauri-apps/api/core";
-import type { AppError } from "../bindings";
+import type { AppError, JobEvent } from "../bindings";
 
 /** What every generated command resolves to. */
 export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
@@ -44,4 +44,16 @@ export async function tryCall<T>(p: Promise<Result<T, AppError>>): Promise<Resul
 
 export function channel<T>(onMessage: (m: T) => void): Channel<T> {
   return new Channel<T>(onMessage);
+}
+
+/** A job's event channel for a dialog: progress goes to `onProgress`; when the job ends `onEnd` runs, then `onDone` if it succeeded (a failure is shown as an error). */
+export function jobChannel(onProgress: (e: Extract<JobEvent, { kind: "progress" }>) => void, onEnd: () => void, onDone: () => void): Channel<JobEvent> {
+  return channel<JobEvent>((e) => {
+    if (e.kind === "progress") onProgress(e);
+    else if (e.kind === "done" || e.kind === "failed" || e.kind === "cancelled") {
+      onEnd();
+      if (e.kind === "done") onDone();
+      if (e.kind === "failed") showError(e.error);
+    }
+  });
 }

@@ -394,6 +394,25 @@ export function installMocks() {
         },
       });
     },
+    rediarize_meeting: (a) => {
+      const m = meeting(a.id);
+      const n = (a.speakers as number | null) ?? m.speakers.length + 1;
+      return runJob(a.onEvent as Channel<JobEvent>, m.title, {
+        stages: ["speakers"],
+        onDone: () => {
+          // The mock splits the last speaker's lines among new labels up to the count.
+          const labels = m.speakers.map((s) => s.label);
+          for (let i = labels.length; i < n; i++) {
+            const label = `S${i + 1}`;
+            m.speakers.push({ label, name: null, matched: null });
+            labels.push(label);
+          }
+          m.segments.forEach((s, i) => (s.speaker = labels[i % Math.min(n, labels.length)] ?? s.speaker));
+          m.speakers = m.speakers.filter((s) => m.segments.some((g) => g.speaker === s.label));
+          return { meeting_id: m.id };
+        },
+      });
+    },
     cancel_job: (a) => {
       const job = state.jobs.get(a.jobId as number);
       if (!job) throw fail("not_found", `no running job ${String(a.jobId)}`);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { perLang, shots, waitText } from "./harness.mjs";
 
 
-test("speakers: colour-coded lines and player strip, a voiceprint's name confirmed, rename follows everywhere", (t) =>
+test("speakers: colour-coded lines and player strip, a voiceprint's name confirmed, rename follows everywhere, re-detect with a count", (t) =>
   perLang(t, "speakers", {}, async (page, lang) => {
     await page.getByTestId("meeting-row").filter({ hasText: "产品周会" }).locator(".meeting-main").click();
     await page.getByTestId("transcript").waitFor();
@@ -31,6 +31,17 @@ test("speakers: colour-coded lines and player strip, a voiceprint's name confirm
     const after = await page.$$eval('[data-testid="segment-speaker"]', (els) => els.filter((e) => e.textContent === "赵六").map((e) => getComputedStyle(e).color));
     assert.ok(after.length >= 1 && after.every((x) => x === after[0]));
     assert.equal(after[0], colours[Object.keys(colours).find((k) => !["王敏", "李雷"].includes(k))]);
+    // Re-detect with a count: a background job with progress, then one speaker more, in a new colour.
+    await page.getByTestId("rediarize-count").selectOption("4");
+    await page.getByTestId("rediarize-run").click();
+    await page.getByTestId("rediarize-progress").waitFor();
+    await shots(page, "rediarize", lang);
+    await page.getByTestId("rediarize-progress").waitFor({ state: "detached", timeout: 10000 });
+    await waitText(page, '[data-testid="speakers-panel"] summary', (s) => s.includes("(4)"));
+    const req = await page.evaluate(() => window.__tingjiMock.state.calls.filter((c) => c.cmd === "rediarize_meeting").pop().args);
+    assert.equal(req.speakers, 4);
+    const four = await page.$$eval('[data-testid="segment-speaker"]', (els) => new Set(els.map((e) => getComputedStyle(e).color)).size);
+    assert.equal(four, 4);
   }));
 
 test("settings: voiceprints are listed, renamed, merged and forgotten (after a confirm)", (t) =>
