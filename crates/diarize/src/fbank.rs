@@ -76,10 +76,10 @@ impl Fbank {
     /// frames subtracted (CAM++'s `global-mean` normalisation). Fewer than 400 samples: no frames.
     pub fn compute_normalized(&mut self, samples: &[f32], out: &mut Vec<f32>) -> usize {
         out.clear();
-        if samples.len() < FRAME {
+        let frames = frames(samples.len());
+        if frames == 0 {
             return 0;
         }
-        let frames = 1 + (samples.len() - FRAME) / SHIFT;
         out.reserve(frames * BINS);
         let mut power = [0f32; NFFT / 2 + 1];
         for f in 0..frames {
@@ -121,4 +121,9 @@ impl Fbank {
         }
         frames
     }
+}
+
+/// Feature frames [`Fbank::compute_normalized`] makes of `samples` samples.
+pub fn frames(samples: usize) -> usize {
+    if samples < FRAME { 0 } else { 1 + (samples - FRAME) / SHIFT }
 }

@@ -121,6 +121,11 @@ impl Embedder {
         Ok(Embedder { session, fbank: Fbank::new(), feats: Vec::new(), dim })
     }
 
+    /// True when `samples` 16 kHz samples are long enough to embed (see [`MIN_EMBED_FRAMES`]).
+    pub fn long_enough(samples: usize) -> bool {
+        crate::fbank::frames(samples) >= MIN_EMBED_FRAMES
+    }
+
     /// The L2-normalised embedding of 16 kHz speech, or `None` when it is too short.
     pub fn embed(&mut self, samples: &[f32]) -> Result<Option<Vec<f32>>, DiarizeError> {
         let frames = self.fbank.compute_normalized(samples, &mut self.feats);

@@ -78,24 +78,65 @@ struct WindowRec {
 }
 
 struct Emb {
+    /// Unit length; empty until its batch is embedded, and for ever when the stretch was too short.
     v: Vec<f32>,
     /// Single-speaker frames it was computed from (0 for an inherited one).
     clean: usize,
 }
 
+/// Speaker-embedding sessions at most (one per thread).
+const MAX_EMBEDDERS: usize = 4;
+
 pub struct Diarizer {
     seg: Segmenter,
-    emb: Embedder,
+    /// One single-threaded CAM++ session per thread: a window batch's embeddings run side by
+    /// side. (One session with two intra-op threads kept a 2-core machine 70 % busy: CAM++ on a
+    /// few seconds of audio does not split well inside one run.)
+    emb: Vec<Embedder>,
+}
+
+/// A stretch of speech to embed into `embs[index]`.
+struct EmbedJob {
+    index: usize,
+    samples: Vec<f32>,
 }
 
 impl Diarizer {
     pub fn load(models: &ModelPaths, threads: usize) -> Result<Diarizer, DiarizeError> {
-        Ok(Diarizer { seg: Segmenter::load(&models.segmentation, threads)?, emb: Embedder::load(&models.embedding, threads)? })
+        let seg = Segmenter::load(&models.segmentation, threads)?;
+        let emb = (0..threads.clamp(1, MAX_EMBEDDERS)).map(|_| Embedder::load(&models.embedding, 1)).collect::<Result<_, _>>()?;
+        Ok(Diarizer { seg, emb })
     }
 
     /// The embedding of a stretch of speech (unit length), for voiceprints.
     pub fn embed(&mut self, samples: &[f32]) -> Result<Option<Vec<f32>>, DiarizeError> {
-        self.emb.embed(samples)
+        self.emb[0].embed(samples)
+    }
+
+    /// Runs the queued embeddings, spread over the sessions (one thread each), into `embs`.
+    fn run_jobs(&mut self, jobs: &mut Vec<EmbedJob>, embs: &mut [Emb]) -> Result<(), DiarizeError> {
+        let n = self.emb.len().min(jobs.len());
+        if n == 0 {
+            return Ok(());
+        }
+        let jobs_ref: &[EmbedJob] = jobs;
+        let done: Vec<Result<Vec<(usize, Option<Vec<f32>>)>, DiarizeError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .emb
+                .iter_mut()
+                .take(n)
+                .enumerate()
+                .map(|(t, e)| s.spawn(move || jobs_ref.iter().skip(t).step_by(n).map(|j| Ok((j.index, e.embed(&j.samples)?))).collect()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(DiarizeError::Inference("an embedding thread panicked".into())))).collect()
+        });
+        for part in done {
+            for (i, v) in part? {
+                embs[i].v = v.unwrap_or_default();
+            }
+        }
+        jobs.clear();
+        Ok(())
     }
 
     pub fn diarize_file(
@@ -160,6 +201,7 @@ impl Diarizer {
         let mut batch_audio: Vec<f32> = Vec::with_capacity(BATCH * win);
         let mut batch_starts: Vec<u64> = Vec::new();
         let mut last_embedded: Option<usize> = None;
+        let mut jobs: Vec<EmbedJob> = Vec::new();
         let mut frames = 0usize;
         // End of the last window taken: windows start every `step` while they fit; at the end
         // one more (zero-padded) window covers what is left.
@@ -190,12 +232,22 @@ impl Diarizer {
                 let n = batch_starts.len();
                 let (logp, t) = self.seg.run(&batch_audio, n)?;
                 frames = t;
+                let first = recs.len();
                 for (b, &ws) in batch_starts.iter().enumerate() {
                     let rec = self.window_record(ws, &logp[b * t * 7..(b + 1) * t * 7], t);
                     let off = (ws - buf_start) as usize;
                     let audio = &buf[off.min(buf.len())..(off + win).min(buf.len())];
-                    let rec = self.embed_window(rec, audio, &recs, &mut embs, &mut last_embedded, opts)?;
+                    let rec = self.embed_window(rec, audio, &recs, &mut embs, &mut jobs, &mut last_embedded, opts);
                     recs.push(rec);
+                }
+                self.run_jobs(&mut jobs, &mut embs)?;
+                // A stretch the embedder found too short leaves its local speaker unembedded.
+                for r in &mut recs[first..] {
+                    for e in &mut r.emb {
+                        if e.is_some_and(|i| embs[i].v.is_empty()) {
+                            *e = None;
+                        }
+                    }
                 }
                 batch_audio.clear();
                 batch_starts.clear();
@@ -219,9 +271,9 @@ impl Diarizer {
             return Ok(Diarization { turns: Vec::new(), speakers: Vec::new(), duration_ms });
         }
         // Cluster the reliable embeddings (a bounded, uniform subsample of them).
-        let mut rel: Vec<usize> = (0..embs.len()).filter(|&i| embs[i].clean >= RELIABLE_FRAMES).collect();
+        let mut rel: Vec<usize> = (0..embs.len()).filter(|&i| !embs[i].v.is_empty() && embs[i].clean >= RELIABLE_FRAMES).collect();
         if rel.len() < 2 {
-            rel = (0..embs.len()).filter(|&i| embs[i].clean > 0).collect();
+            rel = (0..embs.len()).filter(|&i| !embs[i].v.is_empty() && embs[i].clean > 0).collect();
         }
         if rel.len() > MAX_CLUSTERED {
             let stride = rel.len() as f64 / MAX_CLUSTERED as f64;
@@ -315,9 +367,10 @@ impl Diarizer {
         audio: &[f32],
         recs: &[WindowRec],
         embs: &mut Vec<Emb>,
+        jobs: &mut Vec<EmbedJob>,
         last_embedded: &mut Option<usize>,
         opts: &DiarizeOptions,
-    ) -> Result<WindowRec, DiarizeError> {
+    ) -> WindowRec {
         let idx = recs.len();
         let fresh = last_embedded.is_none_or(|e| idx - e >= opts.embed_every.max(1));
         let link = if fresh { None } else { last_embedded.map(|e| self.match_speakers(&recs[e], &rec)) };
@@ -336,15 +389,17 @@ impl Diarizer {
             let clean: Vec<usize> = frames.iter().copied().filter(|&f| rec.active[f] == 1 << k).collect();
             let use_frames = if clean.len() >= MIN_FRAMES { &clean } else { &frames };
             let samples = self.gather(audio, use_frames, opts.embed_max);
-            if let Some(v) = self.emb.embed(&samples)? {
-                embs.push(Emb { v, clean: clean.len() });
+            if Embedder::long_enough(samples.len()) {
+                // Computed with the rest of the batch (`run_jobs`); the index is its place.
+                jobs.push(EmbedJob { index: embs.len(), samples });
+                embs.push(Emb { v: Vec::new(), clean: clean.len() });
                 rec.emb[k] = Some(embs.len() - 1);
             }
         }
         if fresh {
             *last_embedded = Some(idx);
         }
-        Ok(rec)
+        rec
     }
 
     /// The samples under `frames` (each frame's central `frame_shift` samples), at most `max`
