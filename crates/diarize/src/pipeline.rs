@@ -95,6 +95,9 @@ pub struct Diarizer {
     emb: Vec<Embedder>,
 }
 
+/// Embeddings made by one thread: (index into `embs`, the embedding if the stretch was long enough).
+type Embedded = Vec<(usize, Option<Vec<f32>>)>;
+
 /// A stretch of speech to embed into `embs[index]`.
 struct EmbedJob {
     index: usize,
@@ -120,7 +123,7 @@ impl Diarizer {
             return Ok(());
         }
         let jobs_ref: &[EmbedJob] = jobs;
-        let done: Vec<Result<Vec<(usize, Option<Vec<f32>>)>, DiarizeError>> = std::thread::scope(|s| {
+        let done: Vec<Result<Embedded, DiarizeError>> = std::thread::scope(|s| {
             let handles: Vec<_> = self
                 .emb
                 .iter_mut()
@@ -237,8 +240,9 @@ impl Diarizer {
                     let rec = self.window_record(ws, &logp[b * t * 7..(b + 1) * t * 7], t);
                     let off = (ws - buf_start) as usize;
                     let audio = &buf[off.min(buf.len())..(off + win).min(buf.len())];
-                    let rec = self.embed_window(rec, audio, &recs, &mut embs, &mut jobs, &mut last_embedded, opts);
+                    let (rec, more) = self.embed_window(rec, audio, &recs, &mut embs, &mut last_embedded, opts);
                     recs.push(rec);
+                    jobs.extend(more);
                 }
                 self.run_jobs(&mut jobs, &mut embs)?;
                 // A stretch the embedder found too short leaves its local speaker unembedded.
@@ -359,18 +363,19 @@ impl Diarizer {
         WindowRec { start, active, soft, emb: [None; 3] }
     }
 
-    /// Embeds the window's local speakers, or (between embedded windows) takes each from the
-    /// last embedded window's speaker whose activity matches it on their shared frames.
+    /// Queues the window's local speakers for embedding (returned, to run with the batch), or
+    /// (between embedded windows) takes each from the last embedded window's speaker whose
+    /// activity matches it on their shared frames.
     fn embed_window(
         &mut self,
         mut rec: WindowRec,
         audio: &[f32],
         recs: &[WindowRec],
         embs: &mut Vec<Emb>,
-        jobs: &mut Vec<EmbedJob>,
         last_embedded: &mut Option<usize>,
         opts: &DiarizeOptions,
-    ) -> WindowRec {
+    ) -> (WindowRec, Vec<EmbedJob>) {
+        let mut jobs = Vec::new();
         let idx = recs.len();
         let fresh = last_embedded.is_none_or(|e| idx - e >= opts.embed_every.max(1));
         let link = if fresh { None } else { last_embedded.map(|e| self.match_speakers(&recs[e], &rec)) };
@@ -399,7 +404,7 @@ impl Diarizer {
         if fresh {
             *last_embedded = Some(idx);
         }
-        rec
+        (rec, jobs)
     }
 
     /// The samples under `frames` (each frame's central `frame_shift` samples), at most `max`
