@@ -194,6 +194,9 @@ enum ModelsCmd {
         #[arg(long)]
         sha256: Option<String>,
     },
+    /// Install the speaker-diarization models from files you have (pyannote segmentation-3.0
+    /// and CAM++ as ONNX, e.g. sherpa-onnx's downloads); each is checked before it is copied in.
+    ImportSpeakers { segmentation: PathBuf, embedding: PathBuf },
     /// Convert a faster-whisper / CTranslate2 model folder to ggml and install it.
     Import {
         dir: PathBuf,
@@ -655,6 +658,10 @@ fn models(cmd: ModelsCmd) -> Result<()> {
             let src = DownloadSource { base_url, sha256 };
             let path = with_download_progress(&name, |progress, cancel| store.download(&name, &src, progress, cancel))?;
             println!("installed {name} at {}", path.display());
+        }
+        ModelsCmd::ImportSpeakers { segmentation, embedding } => {
+            tingji_workflow::speakers::install_models(&store, &segmentation, &embedding)?;
+            println!("installed the diarization models in {}", tingji_workflow::speakers::models_dir(&store).display());
         }
         ModelsCmd::Import { dir, name, quantize } => {
             let q: Quant = quantize.parse().map_err(|e| anyhow!("{e}"))?;

@@ -224,3 +224,25 @@ fn voiceprints_name_the_same_voices_in_a_later_meeting() {
     run_in(dp, &["speakers", "forget", "Ada Park"]);
     assert!(!run_in(dp, &["speakers", "list"]).contains("Ada Park"));
 }
+
+/// `tingji models import-speakers` checks both files before installing them: swapped or foreign
+/// files are named and leave nothing installed; the right ones install and are listed.
+#[test]
+fn diarization_models_import_checks_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = data("models/diarization");
+    let (seg, emb) = (shared.join("segmentation-3.0.onnx"), shared.join("campplus_zh_en_common_advanced.onnx"));
+    let list = || run_in(dir.path(), &["models", "list"]);
+    assert!(list().contains("not installed"), "{}", list());
+    for (s, e) in [(&emb, &seg), (&seg, &seg)] {
+        let out = tingji().env("TINGJI_DATA_DIR", dir.path()).args(["models", "import-speakers"]).args([s, e]).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("error[diarization_model_load]"), "{err}");
+        assert!(list().contains("not installed"), "a failed import installs nothing");
+    }
+    run_in(dir.path(), &["models", "import-speakers", seg.to_str().unwrap(), emb.to_str().unwrap()]);
+    assert!(list().contains(": installed"), "{}", list());
+    let installed = dir.path().join("models/diarization/campplus_zh_en_common_advanced.onnx");
+    assert_eq!(std::fs::read(installed).unwrap(), std::fs::read(&emb).unwrap());
+}

@@ -37,6 +37,8 @@ pub enum WorkflowError {
     NoTranscript(i64),
     #[error("meeting {0} keeps no audio to listen to again")]
     NoMedia(i64),
+    #[error("{op} {}: {source}", path.display())]
+    Io { op: &'static str, path: std::path::PathBuf, source: std::io::Error },
     #[error("no whisper model installed in {0}: download one or import a faster-whisper folder")]
     NoWhisperModel(String),
 }
@@ -52,6 +54,7 @@ impl WorkflowError {
             WorkflowError::Diarize(e) => e.code(),
             WorkflowError::NoTranscript(_) => "no_transcript",
             WorkflowError::NoMedia(_) => "no_media",
+            WorkflowError::Io { .. } => "io",
             WorkflowError::NoWhisperModel(_) => "model_missing",
         }
     }

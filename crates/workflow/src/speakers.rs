@@ -29,6 +29,34 @@ pub fn installed(store: &ModelStore) -> bool {
     m.segmentation.is_file() && m.embedding.is_file()
 }
 
+/// Installs the diarization models from files the user has (pyannote segmentation-3.0 and
+/// CAM++ as ONNX, e.g. sherpa-onnx's downloads). Each is checked first — the segmentation by
+/// its metadata, the embedding by embedding a second of noise — and a file that fails leaves
+/// the installed models as they were. Each copy is written beside its place, then renamed in.
+pub fn install_models(store: &ModelStore, segmentation: &Path, embedding: &Path) -> Result<()> {
+    let given = ModelPaths { segmentation: segmentation.to_path_buf(), embedding: embedding.to_path_buf() };
+    let mut d = Diarizer::load(&given, 1)?;
+    let noise: Vec<f32> = (0..16_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 16) as f32 / 65_536.0 * 0.2 - 0.1).collect();
+    let not_embedding = |detail: String| tingji_diarize::DiarizeError::ModelLoad { path: embedding.to_path_buf(), detail };
+    let probe = d.embed(&noise).map_err(|e| not_embedding(format!("not a speaker-embedding model ({e})")))?;
+    if probe.is_none_or(|v| v.len() < 32) {
+        return Err(not_embedding("it gives no voice embedding: not a speaker-embedding model".into()).into());
+    }
+    let dir = models_dir(store);
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| crate::WorkflowError::Io { op, path, source }
+    };
+    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+    let dest = model_paths(store);
+    for (src, dst) in [(segmentation, &dest.segmentation), (embedding, &dest.embedding)] {
+        let part = dst.with_extension("onnx.part");
+        std::fs::copy(src, &part).map_err(io("copy to", &part))?;
+        std::fs::rename(&part, dst).map_err(io("install", dst))?;
+    }
+    Ok(())
+}
+
 /// Diarizes `path` and, when it finds two or more speakers, sets every segment's (and so every
 /// word's) speaker in `t`, splitting segments where the speaker changes between words. Returns
 /// the diarization (turns, voices).
