@@ -249,11 +249,7 @@ impl Worker {
                 self.store()?;
                 self.library()?;
                 let (Some(lib), Some(store)) = (self.library.as_mut(), self.store.as_ref()) else { unreachable!("opened above") };
-                let mut on_event = |e: tingji_workflow::speakers::Event| {
-                    let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
-                    let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
-                    p.report_eta("speakers".into(), f, eta_ms);
-                };
+                let mut on_event = speakers_progress(p);
                 let threads = tingji_asr::default_threads() as usize;
                 let r = tingji_workflow::speakers::rediarize(lib, store, meeting, speakers.map(|n| n as usize), threads, &mut on_event, &cancel.flag)?;
                 if r.version.is_none() {
@@ -335,11 +331,7 @@ impl Worker {
     /// Who said what, when the diarization models are installed (a failure keeps the transcript).
     fn speakers(&mut self, path: &Path, t: &mut Transcript, cancel: &Cancel, p: &mut Progress<'_>) -> AppResult<Option<tingji_workflow::speakers::Diarization>> {
         let store = self.store()?;
-        let mut on_event = |e: tingji_workflow::speakers::Event| {
-            let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
-            let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
-            p.report_eta("speakers".into(), f, eta_ms);
-        };
+        let mut on_event = speakers_progress(p);
         Ok(tingji_workflow::speakers::add_if_installed(store, path, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?)
     }
 
@@ -354,11 +346,7 @@ impl Worker {
         p: &mut Progress<'_>,
     ) -> AppResult<Option<tingji_workflow::speakers::Diarization>> {
         let store = self.store()?;
-        let mut on_event = |e: tingji_workflow::speakers::Event| {
-            let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
-            let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
-            p.report_eta("speakers".into(), f, eta_ms);
-        };
+        let mut on_event = speakers_progress(p);
         let who = tingji_workflow::speakers::for_recording(store, wav, session, t, tingji_asr::default_threads() as usize, &mut on_event, &cancel.flag)?;
         Ok(who.voices)
     }
@@ -512,6 +500,15 @@ fn test_connection(llm: &LlmSettings, cancel: &Cancel) -> AppResult<crate::api::
     req.max_tokens = 8;
     let r = rt.block_on(model.chat(&req, &mut |_| {}, &cancel.token))?;
     Ok(crate::api::ConnectionTest { model: model.name(), latency_ms: start.elapsed().as_millis() as u64, reply: r.text.trim().to_string() })
+}
+
+/// Diarization progress, reported as the job's "speakers" stage.
+fn speakers_progress<'a, 'p>(p: &'a mut Progress<'p>) -> impl FnMut(tingji_workflow::speakers::Event) + 'a {
+    move |e| {
+        let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
+        let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
+        p.report_eta("speakers".into(), f, eta_ms);
+    }
 }
 
 /// Keeps a new meeting's voices and names the speakers a voiceprint recognises. The meeting is

@@ -32,7 +32,7 @@ pub fn installed(store: &ModelStore) -> bool {
 /// Installs the diarization models from files the user has (pyannote segmentation-3.0 and
 /// CAM++ as ONNX, e.g. sherpa-onnx's downloads). Each is checked first — the segmentation by
 /// its metadata, the embedding by embedding a second of noise — and a file that fails leaves
-/// the installed models as they were. Each copy is written beside its place, then renamed in.
+/// the installed models as they were. Both are copied beside their places, then renamed in.
 pub fn install_models(store: &ModelStore, segmentation: &Path, embedding: &Path) -> Result<()> {
     let given = ModelPaths { segmentation: segmentation.to_path_buf(), embedding: embedding.to_path_buf() };
     let mut d = Diarizer::load(&given, 1)?;
@@ -49,10 +49,14 @@ pub fn install_models(store: &ModelStore, segmentation: &Path, embedding: &Path)
     };
     std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
     let dest = model_paths(store);
-    for (src, dst) in [(segmentation, &dest.segmentation), (embedding, &dest.embedding)] {
+    let pairs = [(segmentation, &dest.segmentation), (embedding, &dest.embedding)];
+    // Both copies first, then both renames: a failed copy leaves the installed pair alone.
+    for (src, dst) in pairs {
         let part = dst.with_extension("onnx.part");
         std::fs::copy(src, &part).map_err(io("copy to", &part))?;
-        std::fs::rename(&part, dst).map_err(io("install", dst))?;
+    }
+    for (_, dst) in pairs {
+        std::fs::rename(dst.with_extension("onnx.part"), dst).map_err(io("install", dst))?;
     }
     Ok(())
 }
