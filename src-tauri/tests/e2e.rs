@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -46,6 +46,26 @@ fn wait_for_import(app: &App, timeout: Duration) {
         st.as_str().filter(|s| ["done", "failed", "cancelled"].contains(s)).map(String::from)
     });
     assert_eq!(status, "done", "import ended {status}: {}", wd.text_css("[data-testid=queue-item]"));
+}
+
+/// Exports the open meeting as Markdown into `out` through the export dialog (`shot`: a
+/// screenshot of the filled dialog); the dialog names the file it wrote. Returns the file's text.
+fn export_markdown(app: &App, out: &Path, shot: Option<&str>) -> String {
+    let wd = &app.wd;
+    wd.click_css("[data-testid=export-open]");
+    wd.select("[data-testid=export-format]", "md");
+    wd.fill("[data-testid=export-path]", &out.display().to_string());
+    if let Some(name) = shot {
+        wd.screenshot(&shots().join(name));
+    }
+    wd.click_css("[data-testid=export-run]");
+    let shown = wd.wait_for("the export result", Duration::from_secs(60), |wd| {
+        let t = wd.text_css("[data-testid=export-result]");
+        t.contains(".md").then_some(t)
+    });
+    let file = std::fs::read_dir(out).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "md")).expect("an .md file");
+    assert!(shown.contains(&file.file_name().unwrap().to_string_lossy().to_string()), "UI shows {shown}, file is {}", file.display());
+    std::fs::read_to_string(&file).unwrap()
 }
 
 #[test]
@@ -91,18 +111,7 @@ fn the_app_imports_a_dropped_file_seeks_on_a_word_writes_notes_and_exports_markd
     wd.screenshot(&shots().join("notes-en-light.png"));
 
     // Export Markdown into a folder: the file has the transcript and the notes.
-    wd.click_css("[data-testid=export-open]");
-    wd.select("[data-testid=export-format]", "md");
-    wd.fill("[data-testid=export-path]", &dirs.out.display().to_string());
-    wd.screenshot(&shots().join("export-en-light.png"));
-    wd.click_css("[data-testid=export-run]");
-    let shown = wd.wait_for("the export result", Duration::from_secs(60), |wd| {
-        let t = wd.text_css("[data-testid=export-result]");
-        t.contains(".md").then_some(t)
-    });
-    let file = std::fs::read_dir(&dirs.out).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "md")).expect("an .md file");
-    assert!(shown.contains(&file.file_name().unwrap().to_string_lossy().to_string()), "UI shows {shown}, file is {}", file.display());
-    let md = std::fs::read_to_string(&file).unwrap();
+    let md = export_markdown(&app, &dirs.out, Some("export-en-light.png"));
     assert!(md.to_lowercase().contains("ask not what your country"), "transcript missing from the export:\n{md}");
     assert!(md.contains("## "), "no sections in the export:\n{md}");
 
@@ -157,13 +166,7 @@ fn the_app_tells_the_ami_speakers_apart_and_a_rename_follows_every_line() {
     assert!(ann.iter().all(|t| t.1 == s1[0].1 && !t.1.is_empty() && t.2 == s1[0].2), "the colour stays with the speaker: {ann:?}");
     let strip = wd.exec("return document.querySelectorAll('[data-testid=speaker-strip] span[data-speaker=S1]').length", json!([])).as_u64();
     assert!(strip.unwrap_or(0) > 0, "the renamed speaker keeps their bands under the player");
-    wd.click_css("[data-testid=export-open]");
-    wd.select("[data-testid=export-format]", "md");
-    wd.fill("[data-testid=export-path]", &dirs.out.display().to_string());
-    wd.click_css("[data-testid=export-run]");
-    wd.wait_for("the export result", Duration::from_secs(60), |wd| wd.text_css("[data-testid=export-result]").contains(".md").then_some(()));
-    let file = std::fs::read_dir(&dirs.out).unwrap().flatten().map(|e| e.path()).find(|p| p.extension().is_some_and(|e| e == "md")).expect("an .md file");
-    let md = std::fs::read_to_string(&file).unwrap();
+    let md = export_markdown(&app, &dirs.out, None);
     assert!(md.contains("Ann Lee") && !md.contains("S1"), "the export names the speaker:\n{md}");
 
     // Re-detect with a count of 4 (the fourth speaker talks 1.2 s in all): a background job,

@@ -86,6 +86,15 @@ pub struct Library {
     fail_point: Option<FailPoint>,
 }
 
+/// Marks meeting `id` as changed at `at_ms` (`meetings.updated_at`).
+pub(crate) fn touch_meeting(tx: &Transaction<'_>, id: i64, at_ms: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
+        params![id, at_ms],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -837,10 +846,7 @@ impl Library {
             )?;
             Self::make_current(&tx, meeting, newest)?;
         } else {
-            tx.execute(
-                "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
-                params![meeting, now_ms()],
-            )?;
+            touch_meeting(&tx, meeting, now_ms())?;
         }
         tx.commit()?;
         Ok(())
@@ -892,10 +898,7 @@ impl Library {
                 params![id.0, t],
             )?;
         }
-        tx.execute(
-            "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
-            params![id.0, now_ms()],
-        )?;
+        touch_meeting(&tx, id.0, now_ms())?;
         tx.commit()?;
         Ok(())
     }
@@ -910,10 +913,7 @@ impl Library {
              ON CONFLICT (meeting_id) DO UPDATE SET markdown = excluded.markdown, updated_at = excluded.updated_at",
             params![id.0, markdown, now],
         )?;
-        tx.execute(
-            "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
-            params![id.0, now],
-        )?;
+        touch_meeting(&tx, id.0, now)?;
         tx.commit()?;
         Ok(())
     }
@@ -970,10 +970,7 @@ impl Library {
                 )?;
             }
         }
-        tx.execute(
-            "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
-            params![id.0, now],
-        )?;
+        touch_meeting(&tx, id.0, now)?;
         tx.commit()?;
         Ok(())
     }

@@ -10,7 +10,7 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use crate::{Library, LibraryError, MeetingId, Result, SpeakerVoice, VoiceMatch, Voiceprint, now_ms};
+use crate::{Library, LibraryError, MeetingId, Result, SpeakerVoice, VoiceMatch, Voiceprint, now_ms, touch_meeting};
 
 /// One speaker row's voice state.
 struct Row {
@@ -116,18 +116,26 @@ fn unlink(tx: &Transaction, id: MeetingId, label: &str, r: &Row) -> Result<()> {
     Ok(())
 }
 
+/// Gives speaker `label` (whose row is `r`) a new voice; when its voice is part of a
+/// voiceprint, the new one goes in before the old comes out, so the voiceprint never empties.
+fn set_voice(tx: &Transaction, id: MeetingId, label: &str, r: &Row, model: &str, voice: &[f32], ms: u64) -> Result<()> {
+    if let (Some(vp), true) = (r.voiceprint, r.in_voiceprint) {
+        contribute(tx, vp, model, voice, ms, 1.0)?;
+        if let Some((m, old)) = &r.voice {
+            contribute(tx, vp, m, old, r.voice_ms, -1.0)?;
+        }
+    }
+    tx.execute(
+        "UPDATE speakers SET voice = ?3, voice_model = ?4, voice_ms = ?5 WHERE meeting_id = ?1 AND label = ?2",
+        params![id.0, label, to_blob(voice), model, ms as i64],
+    )?;
+    Ok(())
+}
+
 fn voiceprint_id(tx: &Transaction, name: &str) -> Result<i64> {
     tx.query_row("SELECT id FROM voiceprints WHERE name = ?1", [name], |r| r.get(0))
         .optional()?
         .ok_or_else(|| LibraryError::not_found("voiceprint", name))
-}
-
-fn touch(tx: &Transaction, id: MeetingId) -> Result<()> {
-    tx.execute(
-        "UPDATE meetings SET updated_at = ?2 WHERE id = ?1",
-        params![id.0, now_ms()],
-    )?;
-    Ok(())
 }
 
 impl Library {
@@ -157,7 +165,7 @@ impl Library {
                 params![id.0, label, vp],
             )?;
         }
-        touch(&tx, id)?;
+        touch_meeting(&tx, id.0, now_ms())?;
         tx.commit()?;
         Ok(())
     }
@@ -178,18 +186,11 @@ impl Library {
                 Some((mi.clone(), unit(&v), f.voice_ms + i.voice_ms))
             }
             (None, Some((m, v))) | (Some((m, v)), None) => Some((m.clone(), v.clone(), f.voice_ms + i.voice_ms)),
-            _ => i.voice.clone().map(|(m, v)| (m, v, i.voice_ms)),
+            // No voice, or two of different models: `into` keeps what it has.
+            _ => None,
         };
         if let Some((model, voice, ms)) = &merged {
-            if let (Some(vp), true, Some((m, v))) = (i.voiceprint, i.in_voiceprint, &i.voice) {
-                // The new voice goes in before the old comes out, so the voiceprint never empties.
-                contribute(&tx, vp, model, voice, *ms, 1.0)?;
-                contribute(&tx, vp, m, v, i.voice_ms, -1.0)?;
-            }
-            tx.execute(
-                "UPDATE speakers SET voice = ?3, voice_model = ?4, voice_ms = ?5 WHERE meeting_id = ?1 AND label = ?2",
-                params![id.0, into, to_blob(voice), model, *ms as i64],
-            )?;
+            set_voice(&tx, id, into, &i, model, voice, *ms)?;
         }
         tx.execute(
             "UPDATE segments SET speaker = ?3 WHERE speaker = ?2 \
@@ -200,7 +201,7 @@ impl Library {
             "DELETE FROM speakers WHERE meeting_id = ?1 AND label = ?2",
             params![id.0, from],
         )?;
-        touch(&tx, id)?;
+        touch_meeting(&tx, id.0, now_ms())?;
         tx.commit()?;
         Ok(())
     }
@@ -218,17 +219,7 @@ impl Library {
                 params![id.0, v.label],
             )?;
             let r = row(&tx, id, &v.label)?;
-            let voice = unit(&v.voice);
-            if let (Some(vp), true) = (r.voiceprint, r.in_voiceprint) {
-                contribute(&tx, vp, model, &voice, v.speech_ms, 1.0)?;
-                if let Some((m, old)) = &r.voice {
-                    contribute(&tx, vp, m, old, r.voice_ms, -1.0)?;
-                }
-            }
-            tx.execute(
-                "UPDATE speakers SET voice = ?3, voice_model = ?4, voice_ms = ?5 WHERE meeting_id = ?1 AND label = ?2",
-                params![id.0, v.label, to_blob(&voice), model, v.speech_ms as i64],
-            )?;
+            set_voice(&tx, id, &v.label, &r, model, &unit(&v.voice), v.speech_ms)?;
         }
         tx.commit()?;
         Ok(())
@@ -300,7 +291,7 @@ impl Library {
             });
         }
         if !out.is_empty() {
-            touch(&tx, id)?;
+            touch_meeting(&tx, id.0, now_ms())?;
         }
         tx.commit()?;
         out.sort_by(|a, b| a.label.cmp(&b.label));
