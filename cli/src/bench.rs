@@ -58,8 +58,14 @@ pub(crate) fn peak_rss_mb() -> f64 {
 }
 
 pub(crate) fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
+    write_wav_looped(path, samples, samples.len())
+}
+
+/// A 16 kHz mono WAV of `len` samples: `samples` over and over, written as it goes (a
+/// six-hour file never sits in memory).
+pub(crate) fn write_wav_looped(path: &Path, samples: &[f32], len: usize) -> Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let data_len = (samples.len() * 2) as u32;
+    let data_len = u32::try_from(len * 2).context("over 4 GB of WAV")?;
     f.write_all(b"RIFF")?;
     f.write_all(&(36 + data_len).to_le_bytes())?;
     f.write_all(b"WAVEfmt ")?;
@@ -72,7 +78,7 @@ pub(crate) fn write_wav(path: &Path, samples: &[f32]) -> Result<()> {
     f.write_all(&16u16.to_le_bytes())?;
     f.write_all(b"data")?;
     f.write_all(&data_len.to_le_bytes())?;
-    for s in samples {
+    for s in samples.iter().cycle().take(if samples.is_empty() { 0 } else { len }) {
         f.write_all(&((s.clamp(-1.0, 1.0) * 32767.0) as i16).to_le_bytes())?;
     }
     f.flush()?;

@@ -4,6 +4,7 @@ mod bench;
 mod bench_diarize;
 mod export_cmd;
 mod library_cmd;
+mod models_cmd;
 mod notes_cmd;
 mod record_cmd;
 mod speakers_cmd;
@@ -20,7 +21,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tingji_asr::{Engine, Event, Strategy, TranscribeOptions, VadConfig};
 use tingji_export::Format;
 use tingji_media::{DecodeOptions, FfmpegPolicy, RawFormat};
-use tingji_models::{DownloadProgress, DownloadSource, ModelStore, Quant};
+use tingji_models::{DownloadProgress, ModelStore};
 use tingji_transcript::Script;
 
 #[derive(Parser)]
@@ -53,7 +54,7 @@ enum Cmd {
     /// Manage whisper models.
     Models {
         #[command(subcommand)]
-        cmd: ModelsCmd,
+        cmd: models_cmd::ModelsCmd,
     },
     /// The meeting library: list, show, search, rename, tag, delete.
     Library {
@@ -180,33 +181,6 @@ struct ProcessArgs {
     export_dir: PathBuf,
 }
 
-#[derive(Subcommand)]
-enum ModelsCmd {
-    /// Installed models and the catalog of downloadable ones.
-    List,
-    /// Download a standard whisper.cpp ggml model (resumable, SHA-256 checked).
-    Download {
-        name: String,
-        /// Mirror to download from instead of the default host ({URL}/ggml-NAME.bin).
-        #[arg(long)]
-        base_url: Option<String>,
-        /// Expected SHA-256 (overrides the catalog's).
-        #[arg(long)]
-        sha256: Option<String>,
-    },
-    /// Install the speaker-diarization models from files you have (pyannote segmentation-3.0
-    /// and CAM++ as ONNX, e.g. sherpa-onnx's downloads); each is checked before it is copied in.
-    ImportSpeakers { segmentation: PathBuf, embedding: PathBuf },
-    /// Convert a faster-whisper / CTranslate2 model folder to ggml and install it.
-    Import {
-        dir: PathBuf,
-        #[arg(long)]
-        name: Option<String>,
-        #[arg(long, default_value = "f16")]
-        quantize: String,
-    },
-}
-
 fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -223,7 +197,7 @@ fn main() {
         Cmd::Llm { cmd } => notes_cmd::llm(cmd),
         Cmd::Export(a) => open_library().and_then(|lib| export_cmd::run(a, &lib)),
         Cmd::ImportJson { file } => import_json(&file),
-        Cmd::Models { cmd } => models(cmd),
+        Cmd::Models { cmd } => models_cmd::run(cmd),
         Cmd::Library { cmd } => library(cmd),
         Cmd::Speakers { cmd } => open_library().and_then(|mut lib| speakers_cmd::run(cmd, &mut lib)),
         Cmd::Devices { json } => record_cmd::devices(json),
@@ -624,52 +598,3 @@ pub(crate) fn transcribe_one(
     res.map_err(|e| anyhow::Error::new(e).context(format!("{}", f.display())))
 }
 
-fn models(cmd: ModelsCmd) -> Result<()> {
-    let store = ModelStore::open_default()?;
-    match cmd {
-        ModelsCmd::List => {
-            let installed = store.list()?;
-            println!("Installed in {}:", store.root().display());
-            if installed.is_empty() {
-                println!("  (none)");
-            }
-            for m in &installed {
-                println!(
-                    "  {:<18} {:>8.1} MB  {:<5} {}",
-                    m.name,
-                    m.size as f64 / 1e6,
-                    m.weight_type.to_string(),
-                    if m.multilingual { "multilingual" } else { "English-only" }
-                );
-            }
-            let dz = tingji_workflow::speakers::models_dir(&store);
-            println!(
-                "Speaker diarization (segmentation-3.0 + CAM++) in {}: {}",
-                dz.display(),
-                if tingji_workflow::speakers::installed(&store) { "installed" } else { "not installed" }
-            );
-            println!("Downloadable (tingji models download NAME):");
-            for c in tingji_models::catalog() {
-                let mark = if installed.iter().any(|m| m.name == c.name) { " (installed)" } else { "" };
-                println!("  {:<18} {:>8.1} MB{mark}", c.name, c.size_bytes as f64 / 1e6);
-            }
-        }
-        ModelsCmd::Download { name, base_url, sha256 } => {
-            let src = DownloadSource { base_url, sha256 };
-            let path = with_download_progress(&name, |progress, cancel| store.download(&name, &src, progress, cancel))?;
-            println!("installed {name} at {}", path.display());
-        }
-        ModelsCmd::ImportSpeakers { segmentation, embedding } => {
-            tingji_workflow::speakers::install_models(&store, &segmentation, &embedding)?;
-            println!("installed the diarization models in {}", tingji_workflow::speakers::models_dir(&store).display());
-        }
-        ModelsCmd::Import { dir, name, quantize } => {
-            let q: Quant = quantize.parse().map_err(|e| anyhow!("{e}"))?;
-            let bar = ProgressBar::new(1000);
-            let m = store.import_ct2(&dir, name.as_deref(), q, &mut |p| bar.set_position((p * 1000.0) as u64))?;
-            bar.finish_and_clear();
-            println!("installed {} ({:.1} MB) at {}", m.name, m.size as f64 / 1e6, m.path.display());
-        }
-    }
-    Ok(())
-}

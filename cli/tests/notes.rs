@@ -451,36 +451,6 @@ fn a_three_hour_transcript_is_summarised_with_a_4k_context_by_map_reduce() {
     summarise_three_hours("TINGJI_GGUF_SMALL");
 }
 
-/// `python3 -m http.server` on a free loopback port serving `dir`, killed on drop.
-struct FileServer {
-    child: Child,
-    url: String,
-}
-
-impl FileServer {
-    fn start(dir: &Path) -> FileServer {
-        let mut child = Command::new("python3")
-            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0", "--directory"])
-            .arg(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
-        let port = line.split(" port ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("http.server said {line:?}"));
-        FileServer { child, url: format!("http://127.0.0.1:{port}") }
-    }
-}
-
-impl Drop for FileServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn with_no_builtin_model_the_error_says_how_and_llm_download_installs_the_default() {
     let data_dir = private_data_dir();

@@ -246,3 +246,56 @@ fn diarization_models_import_checks_the_files() {
     let installed = dir.path().join("models/diarization/campplus_zh_en_common_advanced.onnx");
     assert_eq!(std::fs::read(installed).unwrap(), std::fs::read(&emb).unwrap());
 }
+
+/// The download path users take, against a mirror on 127.0.0.1 laid out like the sherpa-onnx
+/// releases (the segmentation model inside its `.tar.bz2`, CAM++ bare). The shared test copies
+/// are not byte-identical to the release assets, so the pinned checksums must refuse them; with
+/// their own checksums given, both are fetched, unpacked, probed and installed.
+#[test]
+fn diarization_models_download_from_a_mirror_checked_and_unpacked() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = tempfile::tempdir().unwrap();
+    let shared = data("models/diarization");
+    let (seg, emb) = (shared.join("segmentation-3.0.onnx"), shared.join("campplus_zh_en_common_advanced.onnx"));
+    let pkg = served.path().join("sherpa-onnx-pyannote-segmentation-3-0");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::copy(&seg, pkg.join("model.onnx")).unwrap();
+    std::fs::write(pkg.join("README.md"), "segmentation-3.0\n").unwrap();
+    let archive = "sherpa-onnx-pyannote-segmentation-3-0.tar.bz2";
+    let tar = std::process::Command::new("tar")
+        .current_dir(served.path())
+        .args(["cjf", archive, "sherpa-onnx-pyannote-segmentation-3-0"])
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let emb_name = "3dspeaker_speech_campplus_sv_zh_en_16k-common_advanced.onnx";
+    std::fs::copy(&emb, served.path().join(emb_name)).unwrap();
+    let sha = |p: &std::path::Path| {
+        let out = std::process::Command::new("sha256sum").arg(p).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_string()
+    };
+    let server = FileServer::start(served.path());
+    let download = |extra: &[String]| {
+        tingji().env("TINGJI_DATA_DIR", dir.path()).args(["models", "download-speakers", "--base-url", &server.url]).args(extra).output().unwrap()
+    };
+    let list = || run_in(dir.path(), &["models", "list"]);
+
+    let out = download(&[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[size_mismatch]") || err.contains("error[checksum_mismatch]"), "{err}");
+    assert!(list().contains("not installed"), "a refused download installs nothing");
+
+    let out = download(&[
+        "--segmentation-sha256".into(),
+        sha(&served.path().join(archive)),
+        "--embedding-sha256".into(),
+        sha(&served.path().join(emb_name)),
+    ]);
+    assert_success(&out, "models download-speakers");
+    assert!(list().contains(": installed"), "{}", list());
+    let installed = dir.path().join("models/diarization");
+    assert_eq!(std::fs::read(installed.join("segmentation-3.0.onnx")).unwrap(), std::fs::read(&seg).unwrap());
+    assert_eq!(std::fs::read(installed.join("campplus_zh_en_common_advanced.onnx")).unwrap(), std::fs::read(&emb).unwrap());
+    assert!(!installed.join(".download").exists(), "the downloaded files are removed once installed");
+}

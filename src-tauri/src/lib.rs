@@ -30,6 +30,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         download_whisper_model,
         llm_catalog,
         download_llm_model,
+        speaker_models,
+        download_speaker_models,
         import_whisper_model,
         delete_whisper_model,
         list_meetings,

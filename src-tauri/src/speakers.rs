@@ -5,7 +5,7 @@ use tingji_library::MeetingId;
 
 use tauri::ipc::Channel;
 
-use crate::api::{AppError, JobEvent, JobTicket, VoiceprintItem};
+use crate::api::{AppError, CatalogItem, JobEvent, JobTicket, VoiceprintItem};
 use crate::commands::{St, db};
 use crate::error::AppResult;
 use crate::worker::Work;
@@ -61,3 +61,29 @@ pub async fn rediarize_meeting(state: St<'_>, id: i64, speakers: Option<u32>, on
     }
     Ok(state.jobs.submit(format!("speakers {id}"), Work::Rediarize { meeting: MeetingId(id), speakers }, state.settings(), Some(on_event)))
 }
+
+/// The speaker models (pyannote segmentation-3.0 + CAM++) as one catalog entry: without them
+/// imported meetings get no speakers.
+#[tauri::command]
+#[specta::specta]
+pub async fn speaker_models() -> AppResult<CatalogItem> {
+    crate::commands::blocking(|| {
+        let store = tingji_models::ModelStore::open_default()?;
+        Ok(CatalogItem {
+            name: SPEAKER_MODELS.into(),
+            size_bytes: tingji_models::diarization_catalog().iter().map(|f| f.size_bytes).sum(),
+            installed: tingji_workflow::speakers::installed(&store),
+        })
+    })
+    .await
+}
+
+/// Downloads the speaker models from the sherpa-onnx releases (checked, then installed).
+#[tauri::command]
+#[specta::specta]
+pub async fn download_speaker_models(state: St<'_>, on_event: Channel<JobEvent>) -> AppResult<JobTicket> {
+    Ok(state.jobs.submit(SPEAKER_MODELS.into(), Work::DownloadSpeakers, state.settings(), Some(on_event)))
+}
+
+/// What the UI shows for the pair.
+const SPEAKER_MODELS: &str = "segmentation-3.0 + CAM++";

@@ -40,6 +40,8 @@ pub enum Work {
     DownloadModel { name: String },
     /// A built-in chat model (GGUF) from the catalog.
     DownloadLlm { name: String },
+    /// The speaker-diarization models (segmentation + embedding) from their release.
+    DownloadSpeakers,
     ImportModel { dir: PathBuf, name: String },
 }
 
@@ -280,6 +282,16 @@ impl Worker {
             Work::DownloadLlm { name } => {
                 let path = tingji_workflow::download_builtin(Some(&name), &Default::default(), &mut download_progress(p, &name), &cancel.flag)?;
                 Ok(Outcome { meeting: None, path: Some(path) })
+            }
+            Work::DownloadSpeakers => {
+                let store = self.store()?;
+                tingji_workflow::speakers::download_models(
+                    store,
+                    &Default::default(),
+                    &mut |role, d| download_progress(p, if role == tingji_models::DiarizationRole::Segmentation { "segmentation-3.0" } else { "CAM++" })(d),
+                    &cancel.flag,
+                )?;
+                Ok(Outcome { meeting: None, path: Some(tingji_workflow::speakers::models_dir(store)) })
             }
             Work::ImportModel { dir, name } => {
                 let store = self.store()?;

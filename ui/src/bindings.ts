@@ -21,6 +21,13 @@ export const commands = {
 	/**  The built-in chat models that can be downloaded, best first (the first is the default). */
 	llmCatalog: () => typedError<CatalogItem[], AppError>(__TAURI_INVOKE("llm_catalog")),
 	downloadLlmModel: (name: string, onEvent: Channel<JobEvent>) => typedError<JobTicket, AppError>(__TAURI_INVOKE("download_llm_model", { name, onEvent })),
+	/**
+	 *  The speaker models (pyannote segmentation-3.0 + CAM++) as one catalog entry: without them
+	 *  imported meetings get no speakers.
+	 */
+	speakerModels: () => typedError<CatalogItem, AppError>(__TAURI_INVOKE("speaker_models")),
+	/**  Downloads the speaker models from the sherpa-onnx releases (checked, then installed). */
+	downloadSpeakerModels: (onEvent: Channel<JobEvent>) => typedError<JobTicket, AppError>(__TAURI_INVOKE("download_speaker_models", { onEvent })),
 	importWhisperModel: (dir: string, name: string, onEvent: Channel<JobEvent>) => typedError<JobTicket, AppError>(__TAURI_INVOKE("import_whisper_model", { dir, name, onEvent })),
 	deleteWhisperModel: (name: string) => typedError<null, AppError>(__TAURI_INVOKE("delete_whisper_model", { name })),
 	listMeetings: (query: ListQuery) => typedError<MeetingItem[], AppError>(__TAURI_INVOKE("list_meetings", { query })),

@@ -138,3 +138,33 @@ pub fn run_in(data: &Path, args: &[&str]) -> String {
     assert_success(&out, &args.join(" "));
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// `python3 -m http.server` on a free loopback port serving `dir`, killed on drop.
+pub struct FileServer {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl FileServer {
+    pub fn start(dir: &Path) -> FileServer {
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "0", "--directory"])
+            .arg(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+        let port = line.split(" port ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("http.server said {line:?}"));
+        FileServer { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -60,6 +60,11 @@ pub enum ModelError {
     #[error("{path} is not a GGUF model: {detail}")]
     InvalidGguf { path: PathBuf, detail: String },
 
+    /// A downloaded diarization file is not what it should be (not an archive or ONNX model,
+    /// or the model is missing from the archive); nothing was installed.
+    #[error("{path}: {detail}")]
+    InvalidDownload { path: PathBuf, detail: String },
+
     /// The operation was cancelled by the caller.
     #[error("cancelled")]
     Cancelled,
@@ -85,6 +90,7 @@ impl ModelError {
             ModelError::SizeMismatch { .. } => "size_mismatch",
             ModelError::InvalidGgml { .. } => "invalid_ggml",
             ModelError::InvalidGguf { .. } => "invalid_gguf",
+            ModelError::InvalidDownload { .. } => "invalid_download",
             ModelError::Cancelled => "cancelled",
             ModelError::NotFound(_) => "not_found",
         }

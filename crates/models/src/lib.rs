@@ -8,6 +8,8 @@
 //!   [`import_ct2`](ModelStore::import_ct2) a CTranslate2 export.
 //! * [`gguf_catalog`] / [`download_gguf`] — the chat models (GGUF) the built-in notes provider
 //!   downloads, verified the same way.
+//! * [`diarization_catalog`] / [`download_diarization`] — the speaker-diarization networks
+//!   (ONNX, from the sherpa-onnx releases), verified the same way and unpacked.
 //! * [`convert_ct2_to_ggml`] — converts a CTranslate2 / faster-whisper folder (`model.bin` or
 //!   `model.bin.part1..N`, plus `vocabulary.txt`/`vocabulary.json`) into a ggml file, as f16
 //!   or quantized ([`Quant::Q8_0`], [`Quant::Q5_0`]), streaming tensor by tensor.
@@ -39,6 +41,7 @@
 //! * `TINGJI_MODEL_BASE_URL` — download mirror: files are fetched from
 //!   `$TINGJI_MODEL_BASE_URL/ggml-{name}.bin` (and names outside the catalog are allowed).
 //! * `TINGJI_GGUF_BASE_URL` — the same for chat models: `$TINGJI_GGUF_BASE_URL/{name}.gguf`.
+//! * `TINGJI_DIARIZATION_BASE_URL` — the same for the diarization files, by asset name.
 //!
 //! # Output format notes
 //!
@@ -53,6 +56,7 @@
 mod catalog;
 mod convert;
 mod ct2;
+mod diarization;
 mod download;
 mod error;
 mod ggml;
@@ -64,6 +68,10 @@ mod store;
 pub use catalog::{CatalogEntry, DEFAULT_BASE_URL, catalog, catalog_entry, model_url};
 pub use convert::{
     ConvertReport, Ct2Info, ParseQuantError, Quant, convert_ct2_to_ggml, inspect_ct2,
+};
+pub use diarization::{
+    DIARIZATION_BASE_URL_ENV, DiarizationDownload, DiarizationFile, DiarizationRole, DiarizationSource,
+    diarization_catalog, download_diarization,
 };
 pub use download::{BASE_URL_ENV, DownloadProgress, DownloadSource};
 pub use error::ModelError;

@@ -61,6 +61,25 @@ pub fn install_models(store: &ModelStore, segmentation: &Path, embedding: &Path)
     Ok(())
 }
 
+/// Downloads the diarization models (the sherpa-onnx release files, size and SHA-256 checked),
+/// then installs them as [`install_models`] does. The files are staged in
+/// `<models>/diarization/.download/` (a cut download resumes from there) and removed once
+/// installed.
+pub fn download_models(
+    store: &ModelStore,
+    source: &tingji_models::DiarizationSource,
+    progress: &mut dyn FnMut(tingji_models::DiarizationRole, tingji_models::DownloadProgress),
+    cancel: &AtomicBool,
+) -> Result<()> {
+    let staging = models_dir(store).join(".download");
+    let got = tingji_models::download_diarization(&staging, source, progress, cancel)?;
+    install_models(store, &got.segmentation, &got.embedding)?;
+    if let Err(e) = std::fs::remove_dir_all(&staging) {
+        tracing::warn!(path = %staging.display(), error = %e, "could not remove the downloaded files");
+    }
+    Ok(())
+}
+
 /// Diarizes `path` and, when it finds two or more speakers, sets every segment's (and so every
 /// word's) speaker in `t`, splitting segments where the speaker changes between words. Returns
 /// the diarization (turns, voices).

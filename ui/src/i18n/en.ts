@@ -206,6 +206,8 @@ export const en = {
   "settings.installedBadge": "Installed",
   "settings.multilingual": "multilingual",
   "settings.englishOnly": "English only",
+  "settings.speakerModels": "Speaker models",
+  "settings.speakerModelsHint": "Tell who said what in imported meetings and recordings (pyannote segmentation-3.0 and CAM++, from the sherpa-onnx releases).",
   "settings.importModel": "Import a faster-whisper folder",
   "settings.importDir": "Folder path",
   "settings.importName": "Name",
@@ -260,3 +262,10 @@ export const en = {
 } as const;
 
 export type MessageKey = keyof typeof en;
+
+/** English singulars: used instead of the key's text when `count` is 1 (Chinese has no plural). */
+export const enOne: Partial<Record<MessageKey, string>> = {
+  "library.count": "1 meeting",
+  "meeting.countN": "1 speaker",
+  "settings.voiceprintInfo": "{speech} of speech · 1 speaker",
+};

@@ -1,5 +1,5 @@
 import { createContext, useCallback, useContext, type ReactNode } from "react";
-import { en, type MessageKey } from "./en";
+import { en, enOne, type MessageKey } from "./en";
 import { zh } from "./zh";
 
 export type Lang = "zh" | "en";
@@ -12,7 +12,8 @@ export function normalizeLang(value: string | null | undefined): Lang {
 
 /** Looks `key` up in `lang` and fills `{name}` placeholders. */
 export function translate(lang: Lang, key: MessageKey, vars?: Record<string, string | number>): string {
-  const text = dictionaries[lang][key] ?? en[key] ?? key;
+  const one = lang === "en" && vars?.count === 1 ? enOne[key] : undefined;
+  const text = one ?? dictionaries[lang][key] ?? en[key] ?? key;
   if (!vars) return text;
   return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in vars ? String(vars[name]) : m));
 }

@@ -208,6 +208,8 @@ export const zh: Record<MessageKey, string> = {
   "settings.installedBadge": "已安装",
   "settings.multilingual": "多语言",
   "settings.englishOnly": "仅英语",
+  "settings.speakerModels": "说话人模型",
+  "settings.speakerModelsHint": "用于区分导入的会议和录音中每句话的发言人（pyannote segmentation-3.0 与 CAM++，来自 sherpa-onnx 发布）。",
   "settings.importModel": "导入 faster-whisper 模型文件夹",
   "settings.importDir": "文件夹路径",
   "settings.importName": "名称",

@@ -74,6 +74,7 @@ export function installMocks() {
       { name: "medium", size_bytes: 1_530_000_000, installed: false },
       { name: "large-v3-turbo", size_bytes: 1_620_000_000, installed: true },
     ] as CatalogItem[],
+    speakerModels: { name: "segmentation-3.0 + CAM++", size_bytes: 35_239_608, installed: params.get("speakers") === "1" } as CatalogItem,
     llmCatalog: [
       { name: "qwen2.5-coder-1.5b-instruct-q4_k_m", size_bytes: 1_117_320_768, installed: false },
       { name: "qwen2.5-coder-0.5b-instruct-q4_k_m", size_bytes: 491_400_064, installed: params.get("builtin") !== "0" },
@@ -246,6 +247,17 @@ export function installMocks() {
             c.installed = true;
             state.info.whisper_models.push({ name: c.name, size_bytes: c.size_bytes, multilingual: !c.name.endsWith(".en") });
           }
+          return {};
+        },
+      }),
+    speaker_models: () => state.speakerModels,
+    download_speaker_models: (a) =>
+      runJob(a.onEvent as Channel<JobEvent>, state.speakerModels.name, {
+        stages: ["downloading segmentation-3.0", "downloading CAM++"],
+        steps: 8,
+        stepMs: 200,
+        onDone: () => {
+          state.speakerModels.installed = true;
           return {};
         },
       }),

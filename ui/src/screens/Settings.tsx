@@ -15,6 +15,7 @@ export function SettingsScreen() {
   const { info, settings, saveSettings, refreshInfo } = useApp();
   const [catalog, setCatalog] = useState<CatalogItem[]>([]);
   const [llmCatalog, setLlmCatalog] = useState<CatalogItem[]>([]);
+  const [speakerModels, setSpeakerModels] = useState<CatalogItem[]>([]);
   const [presets, setPresets] = useState<ProviderPreset[]>([]);
   const [downloads, setDownloads] = useState<Record<string, Dl>>({});
   const [importDir, setImportDir] = useState("");
@@ -27,10 +28,12 @@ export function SettingsScreen() {
 
   const loadCatalog = () => void call(commands.whisperCatalog()).then((c) => c && setCatalog(c));
   const loadLlmCatalog = () => void call(commands.llmCatalog()).then((c) => c && setLlmCatalog(c));
+  const loadSpeakerModels = () => void call(commands.speakerModels()).then((m) => m && setSpeakerModels([m]));
   const loadPresets = () => void call(commands.providerPresets()).then((p) => p && setPresets(p));
   useEffect(() => {
     loadCatalog();
     loadLlmCatalog();
+    loadSpeakerModels();
     loadPresets();
   }, []);
 
@@ -54,8 +57,8 @@ export function SettingsScreen() {
       } else if (e.kind === "cancelled") onUpdate(null);
     });
 
-  /** Downloads a whisper model or a built-in chat model from its catalog. */
-  const download = async (kind: "whisper" | "llm", name: string) => {
+  /** Downloads a whisper model, a built-in chat model or the speaker models from its catalog. */
+  const download = async (kind: "whisper" | "llm" | "speakers", name: string) => {
     setDownloads((d) => ({ ...d, [name]: { fraction: 0, stage: "", eta: null, jobId: null } }));
     const ch = jobChannel(
       (d) =>
@@ -67,6 +70,7 @@ export function SettingsScreen() {
         }),
       () => {
         if (kind === "whisper") loadCatalog();
+        else if (kind === "speakers") loadSpeakerModels();
         else {
           loadLlmCatalog();
           loadPresets();
@@ -74,7 +78,7 @@ export function SettingsScreen() {
         void refreshInfo();
       },
     );
-    const r = await call(kind === "whisper" ? commands.downloadWhisperModel(name, ch) : commands.downloadLlmModel(name, ch));
+    const r = await call(kind === "whisper" ? commands.downloadWhisperModel(name, ch) : kind === "speakers" ? commands.downloadSpeakerModels(ch) : commands.downloadLlmModel(name, ch));
     if (r === undefined)
       setDownloads((all) => {
         const next = { ...all };
@@ -191,6 +195,9 @@ export function SettingsScreen() {
         )}
         <h3>{t("settings.catalog")}</h3>
         <CatalogList items={catalog} downloads={downloads} onDownload={(n) => void download("whisper", n)} testId="catalog" />
+        <h3>{t("settings.speakerModels")}</h3>
+        <p className="muted small">{t("settings.speakerModelsHint")}</p>
+        <CatalogList items={speakerModels} downloads={downloads} onDownload={(n) => void download("speakers", n)} testId="speaker-models" />
         <h3>{t("settings.importModel")}</h3>
         <div className="row wrap">
           <input className="grow" placeholder={t("settings.importDir")} aria-label={t("settings.importDir")} value={importDir} onChange={(e) => setImportDir(e.target.value)} />

@@ -18,5 +18,8 @@ describe("i18n", () => {
   it("fills placeholders", () => {
     expect(translate("en", "library.count", { count: 3 })).toBe("3 meetings");
     expect(translate("zh", "library.count", { count: 3 })).toBe("共 3 场会议");
+    expect(translate("en", "library.count", { count: 1 })).toBe("1 meeting");
+    expect(translate("en", "meeting.countN", { count: 1 })).toBe("1 speaker");
+    expect(translate("zh", "library.count", { count: 1 })).toBe("共 1 场会议");
   });
 });

@@ -52,6 +52,17 @@ test("settings: language switch, theme, models, provider, test connection", (t) 
     await tiny.locator(".chip.ok").waitFor({ timeout: 8000 });
     await page.getByTestId("installed-models").filter({ hasText: "tiny" }).waitFor();
 
+    // the speaker models: not installed → download with progress → installed
+    const sm = page.getByTestId("speaker-models").getByTestId("catalog-item");
+    assert.equal(await sm.locator(".model-name").textContent(), "segmentation-3.0 + CAM++");
+    await sm.getByTestId("catalog-download").click();
+    await sm.locator('[role="progressbar"]').waitFor();
+    await sm.scrollIntoViewIfNeeded();
+    await shots(page, "settings-speaker-models", lang);
+    await sm.locator(".chip.ok").waitFor({ timeout: 8000 });
+    const dl = await page.evaluate(() => window.__tingjiMock.state.calls.filter((c) => c.cmd === "download_speaker_models").length);
+    assert.equal(dl, 1);
+
     // builtin model test connection
     await page.getByTestId("builtin-model-select").selectOption("qwen2.5-7b-instruct-q4_k_m");
     await page.getByTestId("test-connection").click();
