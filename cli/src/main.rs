@@ -19,6 +19,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use tingji_asr::{Engine, Event, Strategy, TranscribeOptions, VadConfig};
+use tingji_diarize::DiarizeOptions;
 use tingji_export::Format;
 use tingji_media::{DecodeOptions, FfmpegPolicy, RawFormat};
 use tingji_models::{DownloadProgress, ModelStore};
@@ -463,16 +464,21 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
     let dopts = speakers_cmd::options((a.speakers, a.min_speakers, a.max_speakers), opts.threads, &opts.decode);
     let engine = Engine::load(&model_path, &display_name).with_context(|| format!("loading model {model_name}"))?;
     let cancel = cancel_flag();
-    let jobs_dir = tingji_workflow::paths::data_dir(&store).join("jobs");
+    let jobs_dir = tingji_workflow::paths::jobs_dir(&store);
     let mut library = if keep_in_library { Some(open_library()?) } else { None };
     let mut failures = 0;
+    // Resumable like the transcription (same folder), unless --no-resume.
+    let diarize_opts = |f: &Path| DiarizeOptions {
+        checkpoint: (!a.no_resume).then(|| tingji_workflow::speakers::checkpoint(&store, f, None)),
+        ..dopts.clone()
+    };
     for f in &a.files {
         let mut o = opts.clone();
         if !a.no_resume {
             o.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, f, &display_name, &o));
         }
         let res = transcribe_one(&engine, f, &o, &cancel).and_then(|mut t| match diarizer.as_mut() {
-            Some(d) => match speakers_cmd::diarize_one(d, f, &mut t, &dopts, &cancel) {
+            Some(d) => match speakers_cmd::diarize_one(d, f, &mut t, &diarize_opts(f), &cancel) {
                 Ok(dz) => Ok((t, Some(dz))),
                 Err(e) if keep_in_library && error_code(&e) != "cancelled" => {
                     eprintln!("tingji: warning: {e:#} (the transcript is kept without speakers)");

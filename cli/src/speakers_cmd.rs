@@ -131,7 +131,15 @@ pub fn progress() -> impl FnMut(tingji_diarize::Event) {
     let quiet = std::env::var_os("TINGJI_QUIET").is_some();
     let mut last = Instant::now();
     move |e: tingji_diarize::Event| {
-        let tingji_diarize::Event::Progress { done_ms, total_ms, eta_ms } = e;
+        let (done_ms, total_ms, eta_ms) = match e {
+            tingji_diarize::Event::Progress { done_ms, total_ms, eta_ms } => (done_ms, total_ms, eta_ms),
+            tingji_diarize::Event::Resumed { from_ms, .. } => {
+                if !quiet {
+                    eprintln!("speakers: resuming at {} (a checkpoint of an interrupted run)", crate::fmt_ms(from_ms));
+                }
+                return;
+            }
+        };
         if !quiet && last.elapsed() > Duration::from_secs(2) {
             last = Instant::now();
             let pct = total_ms.filter(|t| *t > 0).map(|t| format!("{}%", (done_ms * 100 / t).min(100))).unwrap_or("?".into());

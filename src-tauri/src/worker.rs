@@ -332,7 +332,7 @@ impl Worker {
         p: &mut Progress<'_>,
     ) -> AppResult<Result<Transcript, Vec<tingji_transcript::Segment>>> {
         let (model, mut opts) = self.options(request, settings)?;
-        let jobs_dir = tingji_workflow::paths::data_dir(self.store()?).join("jobs");
+        let jobs_dir = tingji_workflow::paths::jobs_dir(self.store()?);
         // Resumable after a crash or a cancel: the same checkpoint folder the CLI uses.
         if range.is_none() {
             opts.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, path, &model, &opts));
@@ -517,9 +517,11 @@ fn test_connection(llm: &LlmSettings, cancel: &Cancel) -> AppResult<crate::api::
 /// Diarization progress, reported as the job's "speakers" stage.
 fn speakers_progress<'a, 'p>(p: &'a mut Progress<'p>) -> impl FnMut(tingji_workflow::speakers::Event) + 'a {
     move |e| {
-        let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e;
-        let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
-        p.report_eta("speakers".into(), f, eta_ms);
+        // A resumed run reports its progress from where it goes on.
+        if let tingji_workflow::speakers::Event::Progress { done_ms, total_ms, eta_ms } = e {
+            let f = total_ms.filter(|t| *t > 0).map(|t| (done_ms as f64 / t as f64).min(1.0));
+            p.report_eta("speakers".into(), f, eta_ms);
+        }
     }
 }
 

@@ -15,8 +15,11 @@
 //! - Audio is streamed: memory holds one window of audio and a few bytes per frame, plus the
 //!   embeddings (see [`pipeline`]).
 //! - Speakers are numbered by first appearance (`S1`, `S2`, …).
+//! - With a checkpoint, every batch of windows is appended to it before it counts as done, so a
+//!   killed or cancelled run resumes where it stopped and ends with the same result.
 
 pub mod attribute;
+mod checkpoint;
 pub mod cluster;
 pub mod der;
 pub mod echo;
@@ -26,6 +29,7 @@ pub mod pipeline;
 pub mod reconstruct;
 pub mod runtime;
 
+pub use checkpoint::checkpoint_path;
 pub use cluster::Count;
 pub use models::ModelPaths;
 pub use pipeline::{AudioSource, DiarizeOptions, Diarizer, StreamSource};
@@ -64,6 +68,8 @@ pub fn speaker_label(i: usize) -> String {
 #[derive(Debug, Clone)]
 pub enum Event {
     Progress { done_ms: u64, total_ms: Option<u64>, eta_ms: Option<u64> },
+    /// An interrupted run's checkpoint was found: `windows` are kept and it goes on at `from_ms`.
+    Resumed { from_ms: u64, windows: usize },
 }
 
 #[derive(Debug, thiserror::Error)]

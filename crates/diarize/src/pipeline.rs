@@ -6,13 +6,14 @@
 //! at the default step, ~60 MB for six hours); clustering uses at most `MAX_CLUSTERED`
 //! embeddings (a uniform subsample beyond that) so its O(n²) matrix stays bounded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use tingji_media::{AudioStream, ChannelMode, DecodeOptions, TARGET_RATE};
 
+use crate::checkpoint::{Checkpoint, Position, Restored};
 use crate::cluster::{self, Count, dot};
 use crate::models::{Embedder, ModelPaths, POWERSET, Segmenter};
 use crate::{Diarization, DiarizeError, Event, SpeakerProfile, Turn};
@@ -38,6 +39,9 @@ pub struct DiarizeOptions {
     /// Gaps shorter than this inside one speaker's speech are filled (ms).
     pub fill_gap_ms: u64,
     pub decode: DecodeOptions,
+    /// Where a file's progress is kept so a killed or cancelled run resumes
+    /// ([`checkpoint_path`](crate::checkpoint_path)); removed once the diarization is done.
+    pub checkpoint: Option<PathBuf>,
 }
 
 impl Default for DiarizeOptions {
@@ -52,6 +56,7 @@ impl Default for DiarizeOptions {
             min_cluster: 3,
             fill_gap_ms: 500,
             decode: DecodeOptions::default(),
+            checkpoint: None,
         }
     }
 }
@@ -67,21 +72,21 @@ const MIN_FRAMES: usize = 10;
 const BATCH: usize = 4;
 
 /// One window's result, kept until the end.
-struct WindowRec {
-    start: u64,
+pub(crate) struct WindowRec {
+    pub start: u64,
     /// Per frame, bit k set when local speaker k is active (argmax of the powerset).
-    active: Vec<u8>,
+    pub active: Vec<u8>,
     /// Per frame and local speaker, the marginal probability of being active, in 1/255.
-    soft: Vec<[u8; 3]>,
+    pub soft: Vec<[u8; 3]>,
     /// Embedding index of each local speaker (None: inactive or too short).
-    emb: [Option<usize>; 3],
+    pub emb: [Option<usize>; 3],
 }
 
-struct Emb {
+pub(crate) struct Emb {
     /// Unit length; empty until its batch is embedded, and for ever when the stretch was too short.
-    v: Vec<f32>,
+    pub v: Vec<f32>,
     /// Single-speaker frames it was computed from (0 for an inherited one).
-    clean: usize,
+    pub clean: usize,
 }
 
 /// Speaker-embedding sessions at most (one per thread).
@@ -93,6 +98,8 @@ pub struct Diarizer {
     /// side. (One session with two intra-op threads kept a 2-core machine 70 % busy: CAM++ on a
     /// few seconds of audio does not split well inside one run.)
     emb: Vec<Embedder>,
+    /// The two model files' sizes and times: a checkpoint of other models is not resumed.
+    models: String,
 }
 
 /// Embeddings made by one thread: (index into `embs`, the embedding if the stretch was long enough).
@@ -108,7 +115,8 @@ impl Diarizer {
     pub fn load(models: &ModelPaths, threads: usize) -> Result<Diarizer, DiarizeError> {
         let seg = Segmenter::load(&models.segmentation, threads)?;
         let emb = (0..threads.clamp(1, MAX_EMBEDDERS)).map(|_| Embedder::load(&models.embedding, 1)).collect::<Result<_, _>>()?;
-        Ok(Diarizer { seg, emb })
+        let models = format!("{}|{}", file_identity(&models.segmentation), file_identity(&models.embedding));
+        Ok(Diarizer { seg, emb, models })
     }
 
     /// The embedding of a stretch of speech (unit length), for voiceprints.
@@ -176,10 +184,37 @@ impl Diarizer {
     ) -> Result<Diarization, DiarizeError> {
         let mut dopts = opts.decode.clone();
         dopts.channels = mode;
-        let stream = AudioStream::open(path, &dopts)?;
+        let mut stream = AudioStream::open(path, &dopts)?;
         let total_ms = stream.info().duration_ms;
+        let resume = match &opts.checkpoint {
+            Some(cp) => {
+                let key = format!(
+                    "{}|{}|{mode:?}|{channel}|{}|{}|{}|{}",
+                    path.display(),
+                    file_identity(path),
+                    opts.step,
+                    opts.embed_every,
+                    opts.embed_max,
+                    self.models
+                );
+                match Checkpoint::open(cp, &key) {
+                    Ok((cp, restored)) => {
+                        if !restored.recs.is_empty() && restored.at.end.is_none() {
+                            stream.skip_to(restored.at.next_start)?;
+                        }
+                        Some((cp, restored))
+                    }
+                    // Not resumable (a full or read-only disk) is no reason to fail.
+                    Err(e) => {
+                        tracing::warn!(path = %cp.display(), error = %e, "no diarization checkpoint");
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let mut source = StreamSource { stream, channel };
-        self.diarize(&mut source, total_ms, opts, on_event, cancel)
+        self.run(&mut source, total_ms, opts, resume, on_event, cancel)
     }
 
     /// Diarizes 16 kHz audio pulled from `source` (`total_ms` only feeds progress and ETA).
@@ -191,24 +226,47 @@ impl Diarizer {
         on_event: &mut dyn FnMut(Event),
         cancel: &Arc<AtomicBool>,
     ) -> Result<Diarization, DiarizeError> {
+        self.run(source, total_ms, opts, None, on_event, cancel)
+    }
+
+    /// [`diarize`](Self::diarize), resuming from and appending to a checkpoint when given (the
+    /// source then starts at the checkpoint's next window).
+    fn run(
+        &mut self,
+        source: &mut dyn AudioSource,
+        total_ms: Option<u64>,
+        opts: &DiarizeOptions,
+        resume: Option<(Checkpoint, Restored)>,
+        on_event: &mut dyn FnMut(Event),
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<Diarization, DiarizeError> {
         let started = Instant::now();
         let win = self.seg.window;
         let step = opts.step.clamp(1600, win) as u64;
+        let (mut checkpoint, restored) = match resume {
+            Some((c, r)) => (Some(c), r),
+            None => (None, Restored::default()),
+        };
+        let at = restored.at;
+        let mut recs: Vec<WindowRec> = restored.recs;
+        let mut embs: Vec<Emb> = restored.embs;
+        if !recs.is_empty() {
+            on_event(Event::Resumed { from_ms: at.next_start * 1000 / TARGET_RATE as u64, windows: recs.len() });
+        }
         let mut buf: Vec<f32> = Vec::new();
-        let mut buf_start: u64 = 0;
-        let mut next_start: u64 = 0;
-        let mut eof = false;
-        let mut total: u64 = 0;
-        let mut recs: Vec<WindowRec> = Vec::new();
-        let mut embs: Vec<Emb> = Vec::new();
+        let mut buf_start: u64 = at.next_start;
+        let mut next_start: u64 = at.next_start;
+        // A run that had read the whole file reads nothing more.
+        let mut eof = at.end.is_some();
+        let mut total: u64 = at.end.unwrap_or(at.next_start);
         let mut batch_audio: Vec<f32> = Vec::with_capacity(BATCH * win);
         let mut batch_starts: Vec<u64> = Vec::new();
-        let mut last_embedded: Option<usize> = None;
+        let mut last_embedded: Option<usize> = at.last_embedded;
         let mut jobs: Vec<EmbedJob> = Vec::new();
-        let mut frames = 0usize;
+        let mut frames = at.frames;
         // End of the last window taken: windows start every `step` while they fit; at the end
         // one more (zero-padded) window covers what is left.
-        let mut last_end: u64 = 0;
+        let mut last_end: u64 = at.last_end;
         loop {
             if cancel.load(Ordering::Relaxed) {
                 return Err(DiarizeError::Cancelled);
@@ -236,6 +294,7 @@ impl Diarizer {
                 let (logp, t) = self.seg.run(&batch_audio, n)?;
                 frames = t;
                 let first = recs.len();
+                let first_emb = embs.len();
                 for (b, &ws) in batch_starts.iter().enumerate() {
                     let rec = self.window_record(ws, &logp[b * t * 7..(b + 1) * t * 7], t);
                     let off = (ws - buf_start) as usize;
@@ -255,6 +314,15 @@ impl Diarizer {
                 }
                 batch_audio.clear();
                 batch_starts.clear();
+                if let Some(cp) = checkpoint.as_mut() {
+                    let at = Position { next_start, last_end, frames, last_embedded, end: eof.then_some(total) };
+                    if let Err(e) = cp.append(&recs[first..], &embs[first_emb..], at) {
+                        tracing::warn!(error = %e, "diarization checkpoint not written; going on without it");
+                        if let Some(cp) = checkpoint.take() {
+                            cp.finish();
+                        }
+                    }
+                }
                 let done_ms = (next_start.min(total)) * 1000 / TARGET_RATE as u64;
                 let el = started.elapsed().as_millis() as u64;
                 let eta_ms = total_ms.filter(|_| done_ms > 0).map(|t| el * t.saturating_sub(done_ms) / done_ms);
@@ -272,6 +340,9 @@ impl Diarizer {
         }
         let duration_ms = total * 1000 / TARGET_RATE as u64;
         if recs.is_empty() || embs.is_empty() {
+            if let Some(cp) = checkpoint {
+                cp.finish();
+            }
             return Ok(Diarization { turns: Vec::new(), speakers: Vec::new(), duration_ms });
         }
         // Cluster the reliable embeddings (a bounded, uniform subsample of them).
@@ -335,6 +406,9 @@ impl Diarizer {
             s.id = i;
         }
         on_event(Event::Progress { done_ms: duration_ms, total_ms: Some(duration_ms), eta_ms: Some(0) });
+        if let Some(cp) = checkpoint {
+            cp.finish();
+        }
         Ok(Diarization { turns, speakers, duration_ms })
     }
 
@@ -452,6 +526,13 @@ impl Diarizer {
         }
         out
     }
+}
+
+/// A file's size and modification time (a changed file is not resumed).
+fn file_identity(path: &Path) -> String {
+    let m = std::fs::metadata(path).ok();
+    let mtime = m.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    format!("{}:{mtime}", m.map_or(0, |m| m.len()))
 }
 
 /// What reconstruction needs of a window.

@@ -16,6 +16,12 @@ pub fn library_root() -> PathBuf {
     tingji_library::default_root().unwrap_or_else(|| PathBuf::from("tingji-data").join("library"))
 }
 
+/// Checkpoints of unfinished transcriptions and diarizations: `<data>/jobs` (a killed or
+/// cancelled job resumes from there).
+pub fn jobs_dir(store: &ModelStore) -> PathBuf {
+    data_dir(store).join("jobs")
+}
+
 /// New recordings: `<data>/recordings`.
 pub fn recordings_dir(store: &ModelStore) -> PathBuf {
     data_dir(store).join("recordings")

@@ -23,6 +23,12 @@ pub fn model_paths(store: &ModelStore) -> ModelPaths {
     ModelPaths::in_dir(&models_dir(store))
 }
 
+/// Where the diarization of `path` (or of its `channel`) keeps its progress: the jobs folder
+/// transcription checkpoints use too, so a killed or cancelled job resumes.
+pub fn checkpoint(store: &ModelStore, path: &Path, channel: Option<usize>) -> PathBuf {
+    tingji_diarize::checkpoint_path(&crate::paths::jobs_dir(store), path, channel)
+}
+
 /// True when both model files are there (the runtime library is checked when loading).
 pub fn installed(store: &ModelStore) -> bool {
     let m = model_paths(store);
@@ -176,7 +182,7 @@ pub fn rediarize(
             diarized.or_else(not_me).and_then(|s| s.channel)
         })
         .flatten();
-    let mut opts = DiarizeOptions { threads, ..Default::default() };
+    let mut opts = DiarizeOptions { threads, checkpoint: Some(checkpoint(store, &audio, target.map(usize::from))), ..Default::default() };
     if let Some(n) = count {
         opts.count = tingji_diarize::Count::Exact(n.max(1));
     }
@@ -238,7 +244,7 @@ pub fn add_if_installed(
     if !installed(store) {
         return Ok(None);
     }
-    let opts = DiarizeOptions { threads, ..Default::default() };
+    let opts = DiarizeOptions { threads, checkpoint: Some(checkpoint(store, path, None)), ..Default::default() };
     let res = Diarizer::load(&model_paths(store), threads)
         .map_err(crate::WorkflowError::from)
         .and_then(|mut d| diarize_transcript(&mut d, path, t, &opts, on_event, cancel));
@@ -304,7 +310,7 @@ pub fn for_recording(
     if !installed(store) {
         return Ok(out);
     }
-    let opts = DiarizeOptions { threads, ..Default::default() };
+    let opts = DiarizeOptions { threads, checkpoint: Some(checkpoint(store, wav, Some(ch as usize))), ..Default::default() };
     let res = Diarizer::load(&model_paths(store), threads)
         .and_then(|mut d| d.diarize_channel(wav, ch as usize, &opts, on_event, cancel))
         .map_err(crate::WorkflowError::from);
