@@ -29,6 +29,13 @@ pub fn checkpoint(store: &ModelStore, path: &Path, channel: Option<usize>) -> Pa
     tingji_diarize::checkpoint_path(&crate::paths::jobs_dir(store), path, channel)
 }
 
+/// Loads ONNX Runtime (the library diarization runs on) and returns where it was found: beside
+/// the executable, in `../lib/tingji/` from it (the .deb), or `$TINGJI_ONNXRUNTIME`.
+pub fn runtime() -> Result<PathBuf> {
+    tingji_diarize::runtime::ensure()?;
+    Ok(tingji_diarize::runtime::loaded_path().map(Path::to_path_buf).unwrap_or_default())
+}
+
 /// True when both model files are there (the runtime library is checked when loading).
 pub fn installed(store: &ModelStore) -> bool {
     let m = model_paths(store);
