@@ -242,8 +242,10 @@ impl Worker {
                 Ok(Outcome { meeting: Some(id), path: None })
             }
             Work::Notes { meeting, request } => {
-                let t = self.current_transcript(meeting)?;
-                let notes = notes(&t, &request, &settings.llm, cancel, p)?;
+                let named = tingji_workflow::speakers::named_transcript(&self.library()?.meeting(meeting)?)?;
+                let mut notes = notes(&named.transcript, &request, &settings.llm, cancel, p)?;
+                // Stored by label: the page shows each under the speaker's current name.
+                named.to_labels(&mut notes);
                 self.library()?.save_notes(meeting, &notes)?;
                 Ok(Outcome { meeting: Some(meeting), path: None })
             }

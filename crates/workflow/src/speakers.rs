@@ -342,3 +342,79 @@ pub fn for_recording(
     }
     Ok(out)
 }
+
+/// A library meeting's transcript as the notes model and questions read it: every line under
+/// its speaker's name where one was given (the label otherwise), so summaries and action owners
+/// use the names. [`NamedTranscript::to_labels`] turns the names in the notes back into labels,
+/// which is what notes store: the app shows each label under the speaker's current name, so a
+/// later rename follows into the per-speaker summary and the owners.
+pub struct NamedTranscript {
+    pub transcript: Transcript,
+    /// (name, label), first label first where two speakers share a name.
+    names: Vec<(String, String)>,
+}
+
+/// (The library's current transcript already shows the names; this keeps the way back.)
+pub fn named_transcript(m: &tingji_library::Meeting) -> Result<NamedTranscript> {
+    let t = m.transcript.clone().ok_or(crate::WorkflowError::NoTranscript(m.summary.id.0))?;
+    let names = m.speakers.iter().filter_map(|s| Some((s.name.clone()?, s.label.clone()))).collect();
+    Ok(NamedTranscript { transcript: t, names })
+}
+
+impl NamedTranscript {
+    /// The per-speaker summaries' and the actions' owners back from names to labels (names the
+    /// notes made up, or that no speaker has, stay as written).
+    pub fn to_labels(&self, notes: &mut tingji_transcript::notes::MeetingNotes) {
+        let label = |who: &mut String| {
+            if let Some((_, l)) = self.names.iter().find(|(n, _)| n == who) {
+                *who = l.clone();
+            }
+        };
+        notes.speakers.iter_mut().flatten().for_each(|s| label(&mut s.speaker));
+        notes.actions.iter_mut().flatten().filter_map(|a| a.owner.as_mut()).for_each(label);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tingji_transcript::notes::{Action, MeetingNotes, SpeakerSummary};
+
+    /// Notes written after a speaker was named are stored by label, so a later rename follows
+    /// into the per-speaker summary and the owners (the export shows the current name).
+    #[test]
+    fn notes_keep_labels_so_a_later_rename_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lib = Library::open(dir.path()).unwrap();
+        let json = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/fixtures/meeting_en.json")).unwrap();
+        let mut t = Transcript::from_json(&json).unwrap();
+        for s in &mut t.segments {
+            s.speaker = s.speaker.as_deref().map(|n| if n == "Alice" { "S1".to_string() } else { "S2".to_string() });
+        }
+        let id = lib.import_meeting(&t, None, None).unwrap();
+        lib.rename_speaker(id, "S1", Some("Ann Lee")).unwrap();
+
+        let named = named_transcript(&lib.meeting(id).unwrap()).unwrap();
+        let who: std::collections::BTreeSet<_> = named.transcript.segments.iter().filter_map(|s| s.speaker.clone()).collect();
+        assert_eq!(who.into_iter().collect::<Vec<_>>(), ["Ann Lee", "S2"], "the model reads the names");
+
+        let said = |speaker: &str| SpeakerSummary { speaker: speaker.into(), summary: format!("{speaker} spoke") };
+        let act = |owner: Option<&str>| Action { task: "ship it".into(), owner: owner.map(str::to_string), due: None, start_ms: 0 };
+        let mut notes = MeetingNotes {
+            speakers: Some(vec![said("Ann Lee"), said("S2"), said("Nobody")]),
+            actions: Some(vec![act(Some("Ann Lee")), act(Some("Zed")), act(None)]),
+            ..MeetingNotes::default()
+        };
+        named.to_labels(&mut notes);
+        let speakers: Vec<_> = notes.speakers.as_ref().unwrap().iter().map(|s| s.speaker.as_str()).collect();
+        assert_eq!(speakers, ["S1", "S2", "Nobody"]);
+        let owners: Vec<_> = notes.actions.as_ref().unwrap().iter().map(|a| a.owner.as_deref()).collect();
+        assert_eq!(owners, [Some("S1"), Some("Zed"), None]);
+
+        lib.save_notes(id, &notes).unwrap();
+        lib.rename_speaker(id, "S1", Some("Ann Park")).unwrap();
+        let opts = crate::document::options(tingji_export::Format::Md, &[], &[]).unwrap();
+        let md = String::from_utf8(crate::document::render(&lib, id, tingji_export::Format::Md, &opts).unwrap()).unwrap();
+        assert!(md.contains("Ann Park: Ann Lee spoke") && !md.contains("Ann Lee:"), "{md}");
+    }
+}

@@ -141,7 +141,7 @@ export function NoteBody({ kind, meeting, onSeek, onToggleAction }: { kind: Note
                   <span className="action-text">{a.text}</span>
                 </label>
                 <span className="action-meta">
-                  {a.owner && <span className="chip">{t("notes.owner", { name: a.owner })}</span>}
+                  {a.owner && <span className="chip">{t("notes.owner", { name: names[a.owner] ?? a.owner })}</span>}
                   {a.due && <span className="chip">{t("notes.due", { date: a.due })}</span>}
                   {a.source_ms != null && <TimeLink ms={a.source_ms} onSeek={onSeek} />}
                 </span>
@@ -156,7 +156,7 @@ export function NoteBody({ kind, meeting, onSeek, onToggleAction }: { kind: Note
               <li key={i} data-testid="action-item">
                 <span className="action-text">{a.task}</span>
                 <span className="action-meta">
-                  {a.owner && <span className="chip">{t("notes.owner", { name: a.owner })}</span>}
+                  {a.owner && <span className="chip">{t("notes.owner", { name: names[a.owner] ?? a.owner })}</span>}
                   {a.due && <span className="chip">{t("notes.due", { date: a.due })}</span>}
                   <TimeLink ms={a.start_ms} onSeek={onSeek} />
                 </span>
