@@ -168,10 +168,37 @@ fn the_app_tells_the_ami_speakers_apart_and_a_rename_follows_every_line() {
     assert!(strip.unwrap_or(0) > 0, "the renamed speaker keeps their bands under the player");
     let md = export_markdown(&app, &dirs.out, None);
     assert!(md.contains("Ann Lee") && !md.contains("S1"), "the export names the speaker:\n{md}");
+    wd.exec("document.querySelector('[data-testid=export-dialog] button')?.click(); return true", json!([]));
+
+    // Notes by the built-in model: the per-speaker summary names her; renaming her again
+    // renames her there too (notes keep the label, the page shows the current name).
+    wd.click_css("[data-testid=notes-generate]");
+    wd.wait_for("notes written by the built-in model", Duration::from_secs(900), |wd| {
+        let done = wd.find("[data-testid=notes-cancel]").is_none();
+        (done && wd.text_css("[data-testid=notes-body-summary]").trim().len() > 20).then_some(())
+    });
+    wd.click_css("[data-testid=notes-tab-speakers]");
+    let summary_names = || -> Vec<String> {
+        serde_json::from_value(wd.exec("return [...document.querySelectorAll('[data-testid=speaker-summary-name]')].map(e => e.textContent)", json!([]))).unwrap()
+    };
+    let first = wd.wait_for("the per-speaker summary", Duration::from_secs(10), |_| Some(summary_names()).filter(|v| !v.is_empty()));
+    assert!(first.iter().any(|n| n == "Ann Lee"), "the per-speaker summary names her: {first:?}");
+    if wd.exec("return document.querySelector('[data-testid=speakers-panel]').open", json!([])).as_bool() != Some(true) {
+        wd.click_css("[data-testid=speakers-panel] summary");
+    }
+    wd.fill("[data-testid=speaker-row][data-label=S1] [data-testid=speaker-name]", "Ann Park");
+    wd.exec("document.activeElement.blur(); return true", json!([]));
+    let renamed = wd.wait_for("the summary under the new name", Duration::from_secs(10), |_| {
+        let v = summary_names();
+        v.iter().any(|n| n == "Ann Park").then_some(v)
+    });
+    assert!(!renamed.iter().any(|n| n == "Ann Lee"), "{renamed:?}");
+    wd.fill("[data-testid=speaker-row][data-label=S1] [data-testid=speaker-name]", "Ann Lee");
+    wd.exec("document.activeElement.blur(); return true", json!([]));
+    wd.wait_for("the name back", Duration::from_secs(10), |_| summary_names().iter().any(|n| n == "Ann Lee").then_some(()));
 
     // Re-detect with a count of 4 (the fourth speaker talks 1.2 s in all): a background job,
     // then a new transcript version; Ann Lee keeps her name on the voice that keeps her label.
-    wd.exec("document.querySelector('[data-testid=export-dialog] button')?.click(); return true", json!([]));
     wd.select("[data-testid=rediarize-count]", "4");
     wd.click_css("[data-testid=rediarize-run]");
     wd.wait_for("the re-detection to finish", Duration::from_secs(300), |wd| {
