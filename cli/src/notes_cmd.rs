@@ -263,7 +263,7 @@ pub fn notes(a: NotesArgs) -> Result<()> {
     let opts = notes_options(&a)?;
     let notes = make_notes(&t, &a.llm, &opts)?;
     if let Some(id) = meeting {
-        let lib = crate::open_library()?;
+        let mut lib = crate::open_library()?;
         // Stored by label (a later rename follows); printed below with the names.
         let mut stored = notes.clone();
         tingji_workflow::speakers::named_transcript(&lib.meeting(id)?)?.to_labels(&mut stored);

@@ -238,6 +238,27 @@ impl fmt::Debug for AudioStream {
 }
 
 /// Fill in the path of errors created deep inside a backend.
+/// Sample rates a file may declare (outside, a crafted or broken header: resampling from 1 Hz or
+/// 2 GHz would take minutes and gigabytes).
+pub const RATE_RANGE: std::ops::RangeInclusive<u32> = 1_000..=768_000;
+/// Channels a file may declare.
+pub const MAX_CHANNELS: usize = 64;
+
+/// Refuses a declared format no real recording has, before anything is decoded or allocated.
+fn check_format(path: &Path, rate: u32, channels: usize) -> Result<(), MediaError> {
+    let detail = if !RATE_RANGE.contains(&rate) {
+        format!("it declares a sample rate of {rate} Hz (supported: 1 000–768 000 Hz)")
+    } else if channels == 0 || channels > MAX_CHANNELS {
+        format!("it declares {channels} channels (supported: 1–{MAX_CHANNELS})")
+    } else {
+        return Ok(());
+    };
+    Err(MediaError::Unsupported {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
 fn with_path(e: MediaError, path: &Path) -> MediaError {
     match e {
         MediaError::Corrupt { path: p, detail } if p.as_os_str().is_empty() => {
@@ -406,6 +427,7 @@ impl AudioStream {
                 let open_ended = sniff::wav_open_ended(&head);
                 match native::open(path, ext.as_deref(), opts.track, open_ended, &mut warnings) {
                     Ok(n) => {
+                        check_format(path, n.sample_rate, n.channels as usize)?;
                         let container = if container == "mp3" || container == "aac" {
                             // Trust symphonia about MPEG audio layers / ADTS.
                             container_from_symphonia(n.format_short_name)
@@ -547,6 +569,9 @@ impl AudioStream {
                 None => (audio[0], "first"),
             },
         };
+        if let (Some(rate), Some(ch)) = (stream.sample_rate, stream.channels) {
+            check_format(path, rate, ch as usize)?;
+        }
         let channels = stream
             .channels
             .unwrap_or(if opts.channels == ChannelMode::Mono {
@@ -607,7 +632,7 @@ impl AudioStream {
         Self::build(info, opts, Box::new(source), warnings, declared_ms)
     }
 
-    /// Decode the first block, create the resampler and assemble the stream.
+        /// Decode the first block, create the resampler and assemble the stream.
     fn build(
         mut info: MediaInfo,
         opts: &DecodeOptions,
@@ -640,6 +665,7 @@ impl AudioStream {
                 (rate.max(1), info.channels.max(1) as usize)
             }
         };
+        check_format(&path, rate, src_channels)?;
         let out_channels = match opts.channels {
             ChannelMode::Mono => 1,
             ChannelMode::Separate => src_channels.max(1),

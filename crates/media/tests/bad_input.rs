@@ -596,3 +596,85 @@ fn mangled_files_never_panic() {
         );
     }
 }
+
+/// A WAV whose header declares `rate` and `channels` (16-bit PCM, a second of silence at most).
+fn wav_declaring(rate: u32, channels: u16) -> Vec<u8> {
+    let align = (channels as u32 * 2).max(1);
+    let data = vec![0u8; (16_000 * align).min(64_000) as usize];
+    let mut fmt = Vec::new();
+    fmt.extend_from_slice(&1u16.to_le_bytes());
+    fmt.extend_from_slice(&channels.to_le_bytes());
+    fmt.extend_from_slice(&rate.to_le_bytes());
+    fmt.extend_from_slice(&rate.wrapping_mul(align).to_le_bytes());
+    fmt.extend_from_slice(&(align as u16).to_le_bytes());
+    fmt.extend_from_slice(&16u16.to_le_bytes());
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    body.extend_from_slice(&fmt);
+    body.extend_from_slice(b"data");
+    body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    body.extend_from_slice(&data);
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// An AIFF whose COMM chunk declares `rate` (80-bit extended float) and `channels`.
+fn aiff_declaring(rate: u32, channels: u16) -> Vec<u8> {
+    let frames = 8_000u32;
+    let data = vec![0u8; (frames * channels.max(1) as u32 * 2).min(64_000) as usize];
+    let e = 31 - rate.leading_zeros();
+    let mut comm = Vec::new();
+    comm.extend_from_slice(&(channels as i16).to_be_bytes());
+    comm.extend_from_slice(&frames.to_be_bytes());
+    comm.extend_from_slice(&16i16.to_be_bytes());
+    comm.extend_from_slice(&((16383 + e) as u16).to_be_bytes());
+    comm.extend_from_slice(&((rate as u64) << (63 - e)).to_be_bytes());
+    let mut body = b"AIFFCOMM".to_vec();
+    body.extend_from_slice(&(comm.len() as u32).to_be_bytes());
+    body.extend_from_slice(&comm);
+    body.extend_from_slice(b"SSND");
+    body.extend_from_slice(&(data.len() as u32 + 8).to_be_bytes());
+    body.extend_from_slice(&[0u8; 8]);
+    body.extend_from_slice(&data);
+    let mut out = b"FORM".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Crafted headers (issue: one file could make the resampler ask for tens of GB): every rate
+/// outside 1 000–768 000 Hz and every channel count outside 1–64 is refused at open, named
+/// `unsupported` or `corrupt`, within a second and without memory growing.
+#[test]
+fn header_extremes_are_refused_at_open() {
+    let d = tmp();
+    let mut files = Vec::new();
+    for rate in [1u32, 7, 999, 2_147_483_647, 4_294_967_295] {
+        files.push((format!("rate_{rate}.wav"), wav_declaring(rate, 1)));
+    }
+    for ch in [0u16, 65, 65_535] {
+        files.push((format!("ch_{ch}.wav"), wav_declaring(16_000, ch)));
+    }
+    for (rate, ch) in [(7u32, 1u16), (2_147_483_647, 1), (16_000, 65)] {
+        files.push((format!("r{rate}_c{ch}.aiff"), aiff_declaring(rate, ch)));
+    }
+    for (name, bytes) in &files {
+        let p = d.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        for opts in policies() {
+            let t = std::time::Instant::now();
+            let e = open_err(&p, &opts);
+            assert!(matches!(e.code(), "unsupported" | "corrupt"), "{name}: {} {e}", e.code());
+            assert!(t.elapsed().as_secs_f32() < 1.0, "{name}: {:?}", t.elapsed());
+        }
+    }
+    let hwm = std::fs::read_to_string("/proc/self/status").unwrap().lines().find(|l| l.starts_with("VmHWM:")).unwrap().to_string();
+    let kb: u64 = hwm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(kb < 256 * 1024, "peak RSS {kb} kB");
+    // A sane header next to them still opens.
+    let ok = d.path().join("ok.wav");
+    std::fs::write(&ok, wav_declaring(44_100, 2)).unwrap();
+    assert!(AudioStream::open(&ok, &DecodeOptions::default()).is_ok());
+}
