@@ -36,6 +36,15 @@ pub(crate) struct Position {
     pub end: Option<u64>,
 }
 
+impl Position {
+    /// True when the whole audio had been read and every window taken (only the clustering was
+    /// left): a resumed run reads nothing more. Otherwise it reads on from `next_start`, even
+    /// when the end had been seen (the last windows still need their audio).
+    pub fn all_read(&self) -> bool {
+        self.end.is_some_and(|e| e <= self.next_start)
+    }
+}
+
 /// What an interrupted run left.
 #[derive(Default)]
 pub(crate) struct Restored {

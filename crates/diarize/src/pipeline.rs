@@ -199,7 +199,7 @@ impl Diarizer {
                 );
                 match Checkpoint::open(cp, &key) {
                     Ok((cp, restored)) => {
-                        if !restored.recs.is_empty() && restored.at.end.is_none() {
+                        if !restored.recs.is_empty() && !restored.at.all_read() {
                             stream.skip_to(restored.at.next_start)?;
                         }
                         Some((cp, restored))
@@ -256,9 +256,10 @@ impl Diarizer {
         let mut buf: Vec<f32> = Vec::new();
         let mut buf_start: u64 = at.next_start;
         let mut next_start: u64 = at.next_start;
-        // A run that had read the whole file reads nothing more.
-        let mut eof = at.end.is_some();
-        let mut total: u64 = at.end.unwrap_or(at.next_start);
+        // A run that had taken every window reads nothing more; otherwise the source starts at
+        // `next_start` and `total` counts on from there.
+        let mut eof = at.all_read();
+        let mut total: u64 = if eof { at.end.unwrap_or(at.next_start) } else { at.next_start };
         let mut batch_audio: Vec<f32> = Vec::with_capacity(BATCH * win);
         let mut batch_starts: Vec<u64> = Vec::new();
         let mut last_embedded: Option<usize> = at.last_embedded;

@@ -114,34 +114,37 @@ fn a_cancelled_diarization_resumes_from_its_checkpoint_with_the_same_result() {
     let dir = tempfile::tempdir().unwrap();
     let cp = tingji_diarize::checkpoint_path(dir.path(), &file, None);
     let opts = DiarizeOptions { checkpoint: Some(cp.clone()), ..Default::default() };
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let stopped = d.diarize_file(
-        &file,
-        &opts,
-        &mut |e| {
-            if let Event::Progress { done_ms, .. } = e
-                && done_ms >= 25_000
-            {
-                flag.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-        },
-        &cancel,
-    );
-    assert!(matches!(stopped, Err(tingji_diarize::DiarizeError::Cancelled)), "{stopped:?}");
-    assert!(std::fs::metadata(&cp).unwrap().len() > 10_000, "the windows so far are kept");
+    // Half-way, and near the end (the last batch of windows still to come).
+    for stop_at in [25_000, 45_000] {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let flag = cancel.clone();
+        let stopped = d.diarize_file(
+            &file,
+            &opts,
+            &mut |e| {
+                if let Event::Progress { done_ms, .. } = e
+                    && done_ms >= stop_at
+                {
+                    flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            },
+            &cancel,
+        );
+        assert!(matches!(stopped, Err(tingji_diarize::DiarizeError::Cancelled)), "{stopped:?}");
+        assert!(std::fs::metadata(&cp).unwrap().len() > 10_000, "the windows so far are kept");
 
-    let mut events = Vec::new();
-    let resumed = d.diarize_file(&file, &opts, &mut |e| events.push(e), &never).expect("resume");
-    let Some(Event::Resumed { from_ms, windows }) = events.first().cloned() else { panic!("no resume: {events:?}") };
-    assert!((25_000..40_000).contains(&from_ms) && windows >= 25, "resumed at {from_ms} ms with {windows} windows");
-    let first_progress = events.iter().find_map(|e| if let Event::Progress { done_ms, .. } = e { Some(*done_ms) } else { None });
-    assert!(first_progress.is_some_and(|p| p > from_ms), "it goes on from there: {events:?}");
-    assert_eq!(resumed.turns, whole.turns, "same turns as an uninterrupted run");
-    assert_eq!(resumed.speakers.len(), whole.speakers.len());
-    for (a, b) in resumed.speakers.iter().zip(&whole.speakers) {
-        assert_eq!((a.id, a.speech_ms), (b.id, b.speech_ms));
-        assert!(a.centroid.iter().zip(&b.centroid).all(|(x, y)| (x - y).abs() < 1e-6), "same voices");
+        let mut events = Vec::new();
+        let resumed = d.diarize_file(&file, &opts, &mut |e| events.push(e), &never).expect("resume");
+        let Some(Event::Resumed { from_ms, windows }) = events.first().cloned() else { panic!("no resume: {events:?}") };
+        assert!((stop_at..stop_at + 15_000).contains(&from_ms) && windows >= 25, "resumed at {from_ms} ms with {windows} windows");
+        let first_progress = events.iter().find_map(|e| if let Event::Progress { done_ms, .. } = e { Some(*done_ms) } else { None });
+        assert!(first_progress.is_some_and(|p| p > from_ms), "it goes on from there: {events:?}");
+        assert_eq!(resumed.turns, whole.turns, "same turns as an uninterrupted run (stopped at {stop_at} ms)");
+        assert_eq!((resumed.speakers.len(), resumed.duration_ms), (whole.speakers.len(), whole.duration_ms));
+        for (a, b) in resumed.speakers.iter().zip(&whole.speakers) {
+            assert_eq!((a.id, a.speech_ms), (b.id, b.speech_ms));
+            assert!(a.centroid.iter().zip(&b.centroid).all(|(x, y)| (x - y).abs() < 1e-6), "same voices");
+        }
+        assert!(!cp.exists(), "the checkpoint is removed once the diarization is done");
     }
-    assert!(!cp.exists(), "the checkpoint is removed once the diarization is done");
 }
