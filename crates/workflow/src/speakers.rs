@@ -76,8 +76,8 @@ pub fn install_models(store: &ModelStore, segmentation: &Path, embedding: &Path)
 
 /// Downloads the diarization models (the sherpa-onnx release files, size and SHA-256 checked),
 /// then installs them as [`install_models`] does. The files are staged in
-/// `<models>/diarization/.download/` (a cut download resumes from there) and removed once
-/// installed.
+/// `<models>/diarization/.download/` (a cut download resumes from there) and removed once they
+/// are installed — or refused by the check, so a retry downloads afresh.
 pub fn download_models(
     store: &ModelStore,
     source: &tingji_models::DiarizationSource,
@@ -86,11 +86,11 @@ pub fn download_models(
 ) -> Result<()> {
     let staging = models_dir(store).join(".download");
     let got = tingji_models::download_diarization(&staging, source, progress, cancel)?;
-    install_models(store, &got.segmentation, &got.embedding)?;
+    let installed = install_models(store, &got.segmentation, &got.embedding);
     if let Err(e) = std::fs::remove_dir_all(&staging) {
         tracing::warn!(path = %staging.display(), error = %e, "could not remove the downloaded files");
     }
-    Ok(())
+    installed
 }
 
 /// Diarizes `path` and, when it finds two or more speakers, sets every segment's (and so every
