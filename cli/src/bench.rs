@@ -135,7 +135,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let secs = audio.len() as f64 / TARGET_RATE as f64;
     let wav = dir.join("bench.wav");
     write_wav(&wav, &audio)?;
-    println!("audio: {:.1} min of speech with silences ({}), threads {}", secs / 60.0, wav.display(), a.threads);
+    out!("audio: {:.1} min of speech with silences ({}), threads {}", secs / 60.0, wav.display(), a.threads);
     let strategy = if a.beam_size == 0 { Strategy::Greedy { best_of: 5 } } else { Strategy::Beam { beam_size: a.beam_size } };
     let mut results: Vec<(&str, f64)> = Vec::new();
 
@@ -145,7 +145,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let t0 = Instant::now();
         let t = tingji_asr::transcribe_file(&engine, &wav, &opts, &mut |_| {}, &Arc::new(AtomicBool::new(false)))?;
         let el = t0.elapsed().as_secs_f64();
-        println!("tingji ({}, {}, VAD): {:.1} s, RTF {:.3}, {} segments", a.model, t.model.ftype.clone().unwrap_or_default(), el, el / secs, t.segments.len());
+        out!("tingji ({}, {}, VAD): {:.1} s, RTF {:.3}, {} segments", a.model, t.model.ftype.clone().unwrap_or_default(), el, el / secs, t.segments.len());
         results.push(("tingji", el / secs));
     }
     let rss_after_tingji = peak_rss_mb();
@@ -154,12 +154,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
         let t0 = Instant::now();
         engine.baseline_full(audio.clone(), a.threads, "en")?;
         let el = t0.elapsed().as_secs_f64();
-        println!("whisper.cpp via whisper-rs, default params ({}): {:.1} s, RTF {:.3}", a.baseline_model, el, el / secs);
+        out!("whisper.cpp via whisper-rs, default params ({}): {:.1} s, RTF {:.3}", a.baseline_model, el, el / secs);
         results.push(("whisper.cpp", el / secs));
     }
     if !a.skip.iter().any(|s| s == "faster-whisper") {
         match &a.ct2 {
-            None => println!("faster-whisper: skipped (no --ct2 folder)"),
+            None => out!("faster-whisper: skipped (no --ct2 folder)"),
             Some(ct2) => {
                 let model = joined_ct2(ct2, &dir)?;
                 let script = "import sys, time, resource\nfrom faster_whisper import WhisperModel\nm = WhisperModel(sys.argv[1], device='cpu', compute_type='int8', cpu_threads=int(sys.argv[3]))\nt0 = time.time()\nsegs, info = m.transcribe(sys.argv[2], language='en', beam_size=max(1, int(sys.argv[4])), vad_filter=True)\nn = len(list(segs))\nprint(time.time() - t0, n, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n";
@@ -179,16 +179,16 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 let el: f64 = it.next().unwrap_or("0").parse()?;
                 let n = it.next().unwrap_or("0");
                 let rss = it.next().unwrap_or("0");
-                println!("faster-whisper int8 (same CTranslate2 weights, VAD on): {el:.1} s, RTF {:.3}, {n} segments, peak RSS {rss} MB", el / secs);
+                out!("faster-whisper int8 (same CTranslate2 weights, VAD on): {el:.1} s, RTF {:.3}, {n} segments, peak RSS {rss} MB", el / secs);
                 results.push(("faster-whisper", el / secs));
             }
         }
     }
-    println!("peak RSS of this process after tingji: {rss_after_tingji:.0} MB (model + stream), after all: {:.0} MB", peak_rss_mb());
+    out!("peak RSS of this process after tingji: {rss_after_tingji:.0} MB (model + stream), after all: {:.0} MB", peak_rss_mb());
     if let Some((_, ours)) = results.iter().find(|r| r.0 == "tingji") {
         for (name, rtf) in &results {
             if *name != "tingji" {
-                println!("ratio tingji / {name}: {:.2}", ours / rtf);
+                out!("ratio tingji / {name}: {:.2}", ours / rtf);
             }
         }
     }
@@ -231,7 +231,7 @@ fn decode_bench(a: &BenchArgs, dir: &Path) -> Result<()> {
     if !st.success() {
         bail!("ffmpeg decode failed");
     }
-    println!(
+    out!(
         "decode+resample {:.0} min AAC-in-MP4 → 16 kHz mono: tingji {ours:.2} s ({:.0}× real time, {} samples), ffmpeg {theirs:.2} s; ratio tingji / ffmpeg {:.2}",
         a.decode_minutes,
         secs as f64 / ours,

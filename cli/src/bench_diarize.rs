@@ -108,8 +108,8 @@ pub fn run(testdata: &Path, python: &str, threads: u32, minutes: f32) -> Result<
     let store = ModelStore::open_default()?;
     let mut d = Diarizer::load(&tingji_workflow::speakers::model_paths(&store), threads as usize).context("loading the diarization models")?;
     let dir = tempfile_dir()?;
-    println!("Speaker diarization, {threads} threads, DER % (miss/false alarm/confusion), speakers found");
-    println!("{:<32} {:>28} {:>28}", "clip", "Tingji", "sherpa-onnx 0.5 threshold");
+    out!("Speaker diarization, {threads} threads, DER % (miss/false alarm/confusion), speakers found");
+    out!("{:<32} {:>28} {:>28}", "clip", "Tingji", "sherpa-onnx 0.5 threshold");
     let mut all = Vec::new();
     for c in CLIPS {
         let audio = decode(&testdata.join(c.audio))?;
@@ -124,7 +124,7 @@ pub fn run(testdata: &Path, python: &str, threads: u32, minutes: f32) -> Result<
             let k = p.iter().map(|t| t.speaker.as_str()).collect::<std::collections::BTreeSet<_>>().len();
             format!("{:5.1} ({:.1}/{:.1}/{:.1}) {k}", b.der * 100.0, b.missed * 100.0, b.false_alarm * 100.0, b.confusion * 100.0)
         });
-        println!(
+        out!(
             "{:<32} {:5.1} ({:.1}/{:.1}/{:.1}) {n:>2}   {}",
             c.name,
             a.der * 100.0,
@@ -143,7 +143,7 @@ pub fn run(testdata: &Path, python: &str, threads: u32, minutes: f32) -> Result<
     drop(all);
     let secs = want as f64 / TARGET_RATE as f64;
     let (_, n, el) = ours(&mut d, &wav, threads)?;
-    println!(
+    out!(
         "\n{:.1} min of meeting audio: Tingji {el:.1} s (RTF {:.3}, {n} speakers, peak RSS {:.0} MB; {before:.0} MB before it)",
         secs / 60.0,
         el / secs,
@@ -151,11 +151,11 @@ pub fn run(testdata: &Path, python: &str, threads: u32, minutes: f32) -> Result<
     );
     if minutes > PEER_MAX_MINUTES {
         // sherpa-onnx takes the whole recording as one array and its clustering is quadratic.
-        println!("sherpa-onnx: not run over {PEER_MAX_MINUTES} min (it holds the whole recording in memory)");
+        out!("sherpa-onnx: not run over {PEER_MAX_MINUTES} min (it holds the whole recording in memory)");
     } else {
         match sherpa(python, &store, &wav, threads) {
-            Some((_, p)) => println!("sherpa-onnx: {p:.1} s (RTF {:.3}); Tingji / sherpa-onnx time: {:.2}", p / secs, el / p.max(1e-9)),
-            None => println!("sherpa-onnx: not run"),
+            Some((_, p)) => out!("sherpa-onnx: {p:.1} s (RTF {:.3}); Tingji / sherpa-onnx time: {:.2}", p / secs, el / p.max(1e-9)),
+            None => out!("sherpa-onnx: not run"),
         }
     }
     let _ = std::fs::remove_file(&wav);

@@ -63,7 +63,7 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
                 ..Default::default()
             })?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                out!("{}", serde_json::to_string_pretty(&list)?);
                 return Ok(());
             }
             if list.is_empty() {
@@ -77,7 +77,7 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
                 if !m.tags.is_empty() {
                     extra.push_str(&format!("  #{}", m.tags.join(" #")));
                 }
-                println!(
+                out!(
                     "{:>5}  {}  {:>8}  {}{extra}",
                     m.id,
                     fmt_date(m.created_at),
@@ -88,23 +88,23 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
         }
         LibraryCmd::Show { id, json } => {
             if json {
-                println!("{}", lib.export_json(MeetingId(id))?);
+                out!("{}", lib.export_json(MeetingId(id))?);
                 return Ok(());
             }
             let m = lib.meeting(MeetingId(id))?;
             let s = &m.summary;
-            println!("{}  {}", s.id, s.title);
-            println!("date:      {}", fmt_date(s.created_at));
-            println!("duration:  {}", fmt_ms(s.duration_ms));
-            println!("source:    {}", s.source_kind);
+            out!("{}  {}", s.id, s.title);
+            out!("date:      {}", fmt_date(s.created_at));
+            out!("duration:  {}", fmt_ms(s.duration_ms));
+            out!("source:    {}", s.source_kind);
             if let Some(l) = &s.language {
-                println!("language:  {l}");
+                out!("language:  {l}");
             }
             if let Some(f) = &s.folder {
-                println!("folder:    {f}");
+                out!("folder:    {f}");
             }
             if !s.tags.is_empty() {
-                println!("tags:      {}", s.tags.join(", "));
+                out!("tags:      {}", s.tags.join(", "));
             }
             if !m.speakers.is_empty() {
                 let names: Vec<String> = m
@@ -115,32 +115,32 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
                         None => sp.label.clone(),
                     })
                     .collect();
-                println!("speakers:  {}", names.join(", "));
+                out!("speakers:  {}", names.join(", "));
             }
             for md in &m.media {
                 let missing = if md.present { "" } else { "  (missing)" };
-                println!("media:     {}{missing}", md.abs_path.display());
+                out!("media:     {}{missing}", md.abs_path.display());
             }
             if m.versions.len() > 1 {
-                println!(
+                out!(
                     "versions:  {} (current {})",
                     m.versions.len(),
                     m.current_version.map_or(0, |v| v.0)
                 );
             }
             if let Some(t) = &m.transcript {
-                println!();
+                out!();
                 for seg in &t.segments {
                     match &seg.speaker {
                         Some(sp) => {
-                            println!("[{}] {sp}: {}", fmt_ms(seg.start_ms), seg.text.trim())
+                            out!("[{}] {sp}: {}", fmt_ms(seg.start_ms), seg.text.trim())
                         }
-                        None => println!("[{}] {}", fmt_ms(seg.start_ms), seg.text.trim()),
+                        None => out!("[{}] {}", fmt_ms(seg.start_ms), seg.text.trim()),
                     }
                 }
             }
             if let Some(n) = &m.notes {
-                println!("\nnotes:\n{n}");
+                out!("\nnotes:\n{n}");
             }
         }
         LibraryCmd::Search {
@@ -164,20 +164,20 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
             let mut last = None;
             for h in &hits {
                 if last != Some(h.meeting_id) {
-                    println!("# {}  {}", h.meeting_id, h.title);
+                    out!("# {}  {}", h.meeting_id, h.title);
                     last = Some(h.meeting_id);
                 }
-                println!("{}  [{}]  {}", h.meeting_id, fmt_ms(h.start_ms), h.snippet);
+                out!("{}  [{}]  {}", h.meeting_id, fmt_ms(h.start_ms), h.snippet);
             }
         }
         LibraryCmd::Rename { id, title } => {
             lib.rename(MeetingId(id), &title)?;
-            println!("{id}  {}", title.trim());
+            out!("{id}  {}", title.trim());
         }
         LibraryCmd::Tag { id, tags } => {
             lib.set_tags(MeetingId(id), &tags)?;
             let s = lib.summary(MeetingId(id))?;
-            println!(
+            out!(
                 "{id}  tags: {}",
                 if s.tags.is_empty() {
                     "(none)".to_string()
@@ -197,7 +197,7 @@ pub fn run(cmd: LibraryCmd, lib: &mut Library) -> Result<()> {
                 );
             }
             lib.delete_meeting(MeetingId(id))?;
-            println!("deleted {id}  {}", s.title);
+            out!("deleted {id}  {}", s.title);
         }
     }
     Ok(())

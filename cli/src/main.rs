@@ -1,5 +1,16 @@
 //! `tingji`: the command-line front end over the core crates.
 
+/// `println!` for everything the CLI prints on stdout: when the reader has gone (`tingji … |
+/// head`), the program ends quietly with success, as ripgrep does, instead of panicking.
+macro_rules! out {
+    () => {
+        $crate::stdout_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::stdout_line(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod bench_diarize;
 mod export_cmd;
@@ -206,10 +217,25 @@ fn main() {
         Cmd::Bench(a) => bench::run(a),
     };
     if let Err(e) = res {
+        if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            // The reader of our output has gone: nothing left to tell it.
+            std::process::exit(0);
+        }
         let code = error_code(&e);
         let msg = format!("{e:#}").replace('\n', " ");
         eprintln!("tingji: error[{code}]: {msg}");
         std::process::exit(if code == "cancelled" { 130 } else { 1 });
+    }
+}
+
+/// One line on stdout ([`out!`]); a closed pipe ends the program with success.
+pub(crate) fn stdout_line(args: std::fmt::Arguments<'_>) {
+    let mut o = std::io::stdout().lock();
+    if let Err(e) = o.write_fmt(args).and_then(|()| o.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        panic!("failed printing to stdout: {e}");
     }
 }
 
@@ -315,7 +341,7 @@ fn import_json(file: &Path) -> Result<()> {
     let json = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let mut lib = open_library()?;
     let id = lib.import_json(&json)?;
-    println!("{id}");
+    out!("{id}");
     Ok(())
 }
 
@@ -503,7 +529,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             if let Some(dz) = &dz {
                 speakers_cmd::remember_voices(lib, id, &t, dz, f);
             }
-            println!("{id}\t{}", f.display());
+            out!("{id}\t{}", f.display());
             ids.push((id, f.clone()));
             if a.output.is_none() {
                 continue;

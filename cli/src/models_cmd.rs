@@ -55,12 +55,12 @@ pub fn run(cmd: ModelsCmd) -> Result<()> {
     match cmd {
         ModelsCmd::List => {
             let installed = store.list()?;
-            println!("Installed in {}:", store.root().display());
+            out!("Installed in {}:", store.root().display());
             if installed.is_empty() {
-                println!("  (none)");
+                out!("  (none)");
             }
             for m in &installed {
-                println!(
+                out!(
                     "  {:<18} {:>8.1} MB  {:<5} {}",
                     m.name,
                     m.size as f64 / 1e6,
@@ -69,7 +69,7 @@ pub fn run(cmd: ModelsCmd) -> Result<()> {
                 );
             }
             let dz = tingji_workflow::speakers::models_dir(&store);
-            println!(
+            out!(
                 "Speaker diarization (segmentation-3.0 + CAM++) in {}: {}",
                 dz.display(),
                 if tingji_workflow::speakers::installed(&store) {
@@ -78,34 +78,34 @@ pub fn run(cmd: ModelsCmd) -> Result<()> {
                     "not installed (tingji models download-speakers, or import-speakers SEG EMB)"
                 }
             );
-            println!("Downloadable (tingji models download NAME):");
+            out!("Downloadable (tingji models download NAME):");
             for c in tingji_models::catalog() {
                 let mark = if installed.iter().any(|m| m.name == c.name) { " (installed)" } else { "" };
-                println!("  {:<18} {:>8.1} MB{mark}", c.name, c.size_bytes as f64 / 1e6);
+                out!("  {:<18} {:>8.1} MB{mark}", c.name, c.size_bytes as f64 / 1e6);
             }
         }
         ModelsCmd::Download { name, base_url, sha256 } => {
             let src = DownloadSource { base_url, sha256 };
             let path = with_download_progress(&name, |progress, cancel| store.download(&name, &src, progress, cancel))?;
-            println!("installed {name} at {}", path.display());
+            out!("installed {name} at {}", path.display());
         }
         ModelsCmd::DownloadSpeakers { base_url, segmentation_sha256, embedding_sha256 } => {
             let src = DiarizationSource { base_url, segmentation_sha256, embedding_sha256 };
             with_download_progress("speaker models", |progress, cancel| {
                 tingji_workflow::speakers::download_models(&store, &src, &mut |_, p| progress(p), cancel)
             })?;
-            println!("installed the diarization models in {}", tingji_workflow::speakers::models_dir(&store).display());
+            out!("installed the diarization models in {}", tingji_workflow::speakers::models_dir(&store).display());
         }
         ModelsCmd::ImportSpeakers { segmentation, embedding } => {
             tingji_workflow::speakers::install_models(&store, &segmentation, &embedding)?;
-            println!("installed the diarization models in {}", tingji_workflow::speakers::models_dir(&store).display());
+            out!("installed the diarization models in {}", tingji_workflow::speakers::models_dir(&store).display());
         }
         ModelsCmd::Import { dir, name, quantize } => {
             let q: Quant = quantize.parse().map_err(|e| anyhow!("{e}"))?;
             let bar = ProgressBar::new(1000);
             let m = store.import_ct2(&dir, name.as_deref(), q, &mut |p| bar.set_position((p * 1000.0) as u64))?;
             bar.finish_and_clear();
-            println!("installed {} ({:.1} MB) at {}", m.name, m.size as f64 / 1e6, m.path.display());
+            out!("installed {} ({:.1} MB) at {}", m.name, m.size as f64 / 1e6, m.path.display());
         }
     }
     Ok(())

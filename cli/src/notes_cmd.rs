@@ -309,7 +309,7 @@ fn bench(gguf: Option<PathBuf>, server: &Path, threads: u32, transcript: &Path) 
     let rt = runtime()?;
     let cancel = cancel_token();
     let report = |who: &str, t: &Timings| {
-        println!(
+        out!(
             "{who:<22} prompt {:>5} tok {:>7.1} tok/s   generation {:>4} tok {:>6.1} tok/s",
             t.prompt_tokens,
             t.prompt_per_second(),
@@ -349,10 +349,10 @@ fn bench(gguf: Option<PathBuf>, server: &Path, threads: u32, transcript: &Path) 
     };
     let _ = child.kill();
     let _ = child.wait();
-    println!("model {} ({} threads)", gguf.display(), threads);
+    out!("model {} ({} threads)", gguf.display(), threads);
     report("tingji built-in", &ours);
     report("llama.cpp server", &theirs);
-    println!(
+    out!(
         "ratio built-in/server: prompt {:.2}x, generation {:.2}x (above 1 = built-in faster)",
         ours.prompt_per_second() / theirs.prompt_per_second(),
         ours.generation_per_second() / theirs.generation_per_second()
@@ -376,11 +376,11 @@ pub fn ask(a: AskArgs) -> Result<()> {
         &cancel,
     ))?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&ans)?);
+        out!("{}", serde_json::to_string_pretty(&ans)?);
     } else {
-        println!("{}", ans.answer);
+        out!("{}", ans.answer);
         for c in &ans.citations {
-            println!("  [{}] {}", crate::fmt_ms(c.start_ms), c.text.trim());
+            out!("  [{}] {}", crate::fmt_ms(c.start_ms), c.text.trim());
         }
     }
     Ok(())
@@ -389,34 +389,34 @@ pub fn ask(a: AskArgs) -> Result<()> {
 pub fn llm(cmd: LlmCmd) -> Result<()> {
     match cmd {
         LlmCmd::List => {
-            println!("Providers (--provider NAME):");
-            println!("  {:<10} built-in model, runs on this machine", BUILTIN);
+            out!("Providers (--provider NAME):");
+            out!("  {:<10} built-in model, runs on this machine", BUILTIN);
             for p in PROVIDERS {
                 let where_ = if p.local { "on this machine" } else { "sends the transcript to the provider" };
-                println!("  {:<10} {} — {} ({where_})", p.id, p.label, if p.base_url.is_empty() { "--base-url required" } else { p.base_url });
+                out!("  {:<10} {} — {} ({where_})", p.id, p.label, if p.base_url.is_empty() { "--base-url required" } else { p.base_url });
             }
-            println!("Built-in models in {}:", tingji_workflow::paths::llm_dir().display());
+            out!("Built-in models in {}:", tingji_workflow::paths::llm_dir().display());
             let installed = tingji_workflow::installed_gguf();
             if installed.is_empty() {
-                println!("  (none)");
+                out!("  (none)");
             }
             let default = tingji_workflow::builtin_gguf(None).ok();
             for p in installed {
                 let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
                 let mark = if Some(&p) == default.as_ref() { "  (default)" } else { "" };
-                println!("  {:<40} {:>8.1} MB{mark}", p.file_stem().unwrap_or_default().to_string_lossy(), size as f64 / 1e6);
+                out!("  {:<40} {:>8.1} MB{mark}", p.file_stem().unwrap_or_default().to_string_lossy(), size as f64 / 1e6);
             }
-            println!("Downloadable (tingji llm download NAME), best first:");
+            out!("Downloadable (tingji llm download NAME), best first:");
             for (e, installed) in tingji_workflow::builtin_catalog() {
                 let mark = if installed { " (installed)" } else { "" };
-                println!("  {:<40} {:>8.1} MB{mark}", e.name, e.size_bytes as f64 / 1e6);
+                out!("  {:<40} {:>8.1} MB{mark}", e.name, e.size_bytes as f64 / 1e6);
             }
         }
         LlmCmd::Download { name, base_url, sha256 } => {
             let src = tingji_models::DownloadSource { base_url, sha256 };
             let shown = name.clone().unwrap_or_else(|| tingji_models::gguf_catalog()[0].name.to_string());
             let path = crate::with_download_progress(&shown, |progress, cancel| tingji_workflow::download_builtin(name.as_deref(), &src, progress, cancel))?;
-            println!("installed {shown} at {}", path.display());
+            out!("installed {shown} at {}", path.display());
         }
         LlmCmd::Import { file, name } => {
             let mut f = std::fs::File::open(&file).map_err(|_| tingji_media::MediaError::NotFound(file.clone()))?;
@@ -433,14 +433,14 @@ pub fn llm(cmd: LlmCmd) -> Result<()> {
             std::fs::copy(&file, &tmp).with_context(|| format!("copying {}", file.display()))?;
             std::fs::File::open(&tmp)?.sync_all()?;
             std::fs::rename(&tmp, &dest)?;
-            println!("installed {name} at {}", dest.display());
+            out!("installed {name} at {}", dest.display());
         }
         LlmCmd::SetKey { provider: p } => {
             let mut key = String::new();
             std::io::stdin().read_to_string(&mut key)?;
             let key = key.trim();
             provider::store_key(&p, (!key.is_empty()).then(|| Secret::new(key)).as_ref())?;
-            println!("{} key for {p}", if key.is_empty() { "removed the" } else { "stored the" });
+            out!("{} key for {p}", if key.is_empty() { "removed the" } else { "stored the" });
         }
         LlmCmd::Test { llm } => {
             let model = chat_model(&llm)?;
@@ -452,7 +452,7 @@ pub fn llm(cmd: LlmCmd) -> Result<()> {
             };
             let t0 = Instant::now();
             let r = rt.block_on(model.chat(&req, &mut |_| {}, &cancel))?;
-            println!("{} answered {:?} in {:.1} s", model.name(), r.text.trim(), t0.elapsed().as_secs_f64());
+            out!("{} answered {:?} in {:.1} s", model.name(), r.text.trim(), t0.elapsed().as_secs_f64());
         }
         LlmCmd::Bench { gguf, server, threads, transcript } => bench(gguf, &server, threads, &transcript)?,
     }

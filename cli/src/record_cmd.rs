@@ -56,14 +56,14 @@ pub struct RecordArgs {
 pub fn devices(json: bool) -> Result<()> {
     let list = tingji_capture::device::list()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+        out!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
     if list.is_empty() {
-        println!("no input devices");
+        out!("no input devices");
     }
     for d in list {
-        println!(
+        out!(
             "{:<6} {}{:<40} {}",
             d.role.as_str(),
             if d.is_default { "* " } else { "  " },
@@ -180,7 +180,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
     eprintln!("recording to {}: {}", output.display(), chans.join(", "));
     eprintln!("keys: p + Enter = pause/resume, k/q/t + Enter = mark key point/question/to-do, s + Enter or Ctrl-C = stop");
     // Machine-readable start line (tests, scripts): printed only once audio flows.
-    println!("recording {}", output.display());
+    out!("recording {}", output.display());
     let _ = std::io::stdout().flush();
 
     let (key_tx, key_rx) = mpsc::channel::<String>();
@@ -250,13 +250,13 @@ pub fn record(a: RecordArgs) -> Result<()> {
             live_model = name;
             let v = captions.finish(&rec.path);
             if let Some(p) = p95(v.iter().map(|c| c.lag_ms)) {
-                println!("live captions: {} final, lag p95 {:.1} s", v.len(), p as f64 / 1000.0);
+                out!("live captions: {} final, lag p95 {:.1} s", v.len(), p as f64 / 1000.0);
             }
             v
         }
         None => Vec::new(),
     };
-    println!(
+    out!(
         "recorded {} ({:.1} s) → {}",
         stop_label(&rec.stop),
         rec.session.duration_ms as f64 / 1000.0,
@@ -356,7 +356,7 @@ fn finish_recording(
     if let Some(dz) = &who.voices {
         crate::speakers_cmd::remember_voices(&mut lib, id, &named, dz, wav);
     }
-    println!("{id}\t{title}");
+    out!("{id}\t{title}");
     if empty {
         bail!("the recording has no speech the model recognised (meeting {id} keeps the audio)");
     }

@@ -43,7 +43,7 @@ pub fn run(cmd: SpeakersCmd, lib: &mut Library) -> Result<()> {
     match cmd {
         SpeakersCmd::List { meeting: None } => {
             for v in lib.voiceprints()? {
-                println!("{}\t{} speech\t{} speakers\t{}", v.name, crate::fmt_ms(v.speech_ms), v.speakers, v.model);
+                out!("{}\t{} speech\t{} speakers\t{}", v.name, crate::fmt_ms(v.speech_ms), v.speakers, v.model);
             }
         }
         SpeakersCmd::List { meeting: Some(meeting) } => {
@@ -58,7 +58,7 @@ pub fn run(cmd: SpeakersCmd, lib: &mut Library) -> Result<()> {
                     (Some(n), None) => n.clone(),
                     (None, _) => "-".into(),
                 };
-                println!("{}\t{name}\t{} segments\t{}", s.label, mine.len(), crate::fmt_ms(ms));
+                out!("{}\t{name}\t{} segments\t{}", s.label, mine.len(), crate::fmt_ms(ms));
             }
         }
         SpeakersCmd::Rename { meeting, label, name } => lib.rename_speaker(MeetingId(meeting), &label, Some(&name))?,
@@ -70,8 +70,8 @@ pub fn run(cmd: SpeakersCmd, lib: &mut Library) -> Result<()> {
             let threads = tingji_asr::default_threads() as usize;
             let r = tingji_workflow::speakers::rediarize(lib, &store, MeetingId(meeting), speakers, threads, &mut progress(), &crate::cancel_flag())?;
             match r.version {
-                Some(v) => println!("{} speakers; transcript version {}", r.speakers, v.0),
-                None => println!("no speech found; the transcript is unchanged"),
+                Some(v) => out!("{} speakers; transcript version {}", r.speakers, v.0),
+                None => out!("no speech found; the transcript is unchanged"),
             }
             for m in r.named {
                 eprintln!("{} is {} (voiceprint, {:.0}% alike)", m.label, m.name, m.score * 100.0);

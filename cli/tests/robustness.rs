@@ -256,3 +256,23 @@ fn unsafe_kill_int(pid: u32) {
     let st = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
     assert!(st.success());
 }
+
+/// `tingji … | head`: when the reader of its output has gone, the CLI ends quietly with success
+/// instead of panicking ("failed printing to stdout: Broken pipe").
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["models", "list"][..], &["library", "list"][..], &["speakers", "list"][..]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = tingji()
+            .env("TINGJI_DATA_DIR", dir.path())
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && !err.contains("panicked"), "{args:?}: {:?} {err}", out.status);
+    }
+}
