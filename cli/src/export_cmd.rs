@@ -1,10 +1,9 @@
 //! `tingji export MEETING`: a library meeting as TXT, Markdown, SRT, WebVTT, HTML, DOCX, PDF
 //! (through `tingji_export::render`) or the library's full-fidelity JSON.
 
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tingji_export::Format;
 use tingji_library::{Library, MeetingId};
 
@@ -54,7 +53,7 @@ pub fn run(a: ExportArgs, lib: &Library) -> Result<()> {
             if format.is_binary() && std::io::stdout().is_terminal() {
                 anyhow::bail!("{} is binary: give --output FILE (or redirect stdout)", format.extension());
             }
-            std::io::stdout().lock().write_all(&bytes).context("writing to stdout")?;
+            crate::stdout_bytes(&bytes)?;
         }
     }
     Ok(())

@@ -217,10 +217,6 @@ fn main() {
         Cmd::Bench(a) => bench::run(a),
     };
     if let Err(e) = res {
-        if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
-            // The reader of our output has gone: nothing left to tell it.
-            std::process::exit(0);
-        }
         let code = error_code(&e);
         let msg = format!("{e:#}").replace('\n', " ");
         eprintln!("tingji: error[{code}]: {msg}");
@@ -232,10 +228,27 @@ fn main() {
 pub(crate) fn stdout_line(args: std::fmt::Arguments<'_>) {
     let mut o = std::io::stdout().lock();
     if let Err(e) = o.write_fmt(args).and_then(|()| o.write_all(b"\n")) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+        reader_gone(&e);
         panic!("failed printing to stdout: {e}");
+    }
+}
+
+/// A whole file's bytes on stdout (exports, notes, transcripts); a closed pipe ends the program
+/// with success, other errors are returned.
+pub(crate) fn stdout_bytes(bytes: &[u8]) -> Result<()> {
+    let mut o = std::io::stdout().lock();
+    o.write_all(bytes).and_then(|()| o.flush()).or_else(|e| {
+        reader_gone(&e);
+        Err(e).context("writing to stdout")
+    })
+}
+
+/// Ends the program quietly when `e` says the reader of stdout has gone (`tingji … | head`),
+/// as ripgrep does. Only stdout's own writes come here: SIGPIPE stays ignored, so a pipe to a
+/// child process (the LLM worker) still fails with its named error.
+fn reader_gone(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
     }
 }
 
@@ -544,9 +557,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
         };
         match (&a.output, a.files.len()) {
             (None, 1) => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(&text)?;
-                out.flush()?;
+                stdout_bytes(&text)?;
             }
             (Some(o), 1) if !o.is_dir() => write_atomic(o, &text)?,
             (dir, _) => {

@@ -282,7 +282,7 @@ pub fn notes(a: NotesArgs) -> Result<()> {
     };
     match a.output {
         Some(o) => crate::write_atomic(&o, text.as_bytes())?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => crate::stdout_bytes(text.as_bytes())?,
     }
     Ok(())
 }
