@@ -92,7 +92,8 @@ describe("Notes", () => {
         <NoteBody kind="actions" meeting={weekly} onSeek={onSeek} onToggleAction={onToggle} />
       </I18nProvider>,
     );
-    expect(screen.getByText("负责人：B")).toBeTruthy();
+    // Owners are stored as speaker labels and shown under the speaker's name (B is 李雷).
+    expect(screen.getByText("负责人：李雷")).toBeTruthy();
     fireEvent.click(screen.getAllByTestId("action-check")[0] as HTMLElement);
     expect(onToggle).toHaveBeenCalledWith(weekly.actions[0], true);
   });
