@@ -41,7 +41,7 @@ impl AppState {
     }
 
     pub(crate) fn settings(&self) -> Settings {
-        self.settings.lock().expect("settings").clone()
+        self.settings.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 }
 
@@ -54,7 +54,14 @@ pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> AppResult<T>
 pub(crate) async fn db<T: Send + 'static>(st: &Arc<AppState>, f: impl FnOnce(&mut Library) -> AppResult<T> + Send + 'static) -> AppResult<T> {
     let st = st.clone();
     blocking(move || {
-        let mut g = st.library.lock().expect("library");
+        // A command that panicked holding the connection poisons the lock: reopen the
+        // connection instead of failing every later command.
+        let mut g = st.library.lock().unwrap_or_else(|poisoned| {
+            st.library.clear_poison();
+            let mut g = poisoned.into_inner();
+            *g = None;
+            g
+        });
         if g.is_none() {
             *g = Some(Library::open(&st.library_root)?);
         }
@@ -116,7 +123,7 @@ pub async fn save_settings(state: St<'_>, settings: Settings) -> AppResult<()> {
     let st = state.inner().clone();
     blocking(move || {
         crate::settings::save(&st.settings_path, &settings)?;
-        *st.settings.lock().expect("settings") = settings;
+        *st.settings.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = settings;
         Ok(())
     })
     .await
@@ -677,6 +684,24 @@ pub async fn recover_recordings(state: St<'_>, on_event: Channel<JobEvent>) -> A
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A command that panics while holding the library leaves the lock poisoned; the next
+    /// command reopens the library and works.
+    #[test]
+    fn the_library_lock_recovers_from_a_panicking_command() {
+        let d = tempfile::tempdir().unwrap();
+        let st = Arc::new(AppState::new(d.path().join("library"), d.path().join("settings.json")));
+        let poisoner = st.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = poisoner.library.lock().unwrap();
+            panic!("a command panicked");
+        })
+        .join();
+        assert!(st.library.is_poisoned());
+        let n = tauri::async_runtime::block_on(db(&st, |lib| Ok(lib.list(&Default::default())?.len()))).unwrap();
+        assert_eq!(n, 0);
+        assert!(!st.library.is_poisoned());
+    }
 
     #[test]
     fn a_dropped_folder_becomes_its_media_files_in_order_and_a_file_stays_as_given() {

