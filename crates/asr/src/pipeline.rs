@@ -81,15 +81,10 @@ fn ms_of(samples: u64) -> u64 {
 
 /// Key identifying a resumable job: same file (path, size, mtime), model and parameters.
 fn job_key(path: &Path, model: &str, opts: &TranscribeOptions) -> String {
-    let meta = std::fs::metadata(path).ok();
-    let size = meta.as_ref().map_or(0, |m| m.len());
-    let mtime = meta
-        .and_then(|m| m.modified().ok())
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
     format!(
-        "{}|{size}|{mtime}|{model}|{:?}|{:?}|{}|{}|{}|{:?}|{:?}|{}",
+        "{}|{}|{model}|{:?}|{:?}|{}|{}|{}|{:?}|{:?}|{}",
         path.display(),
+        tingji_media::file_identity(path),
         opts.language,
         opts.strategy,
         opts.temperature,

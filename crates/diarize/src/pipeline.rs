@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use tingji_media::{AudioStream, ChannelMode, DecodeOptions, TARGET_RATE};
+use tingji_media::{AudioStream, ChannelMode, DecodeOptions, TARGET_RATE, file_identity};
 
 use crate::checkpoint::{Checkpoint, Position, Restored};
 use crate::cluster::{self, Count, dot};
@@ -527,13 +527,6 @@ impl Diarizer {
         }
         out
     }
-}
-
-/// A file's size and modification time (a changed file is not resumed).
-fn file_identity(path: &Path) -> String {
-    let m = std::fs::metadata(path).ok();
-    let mtime = m.as_ref().and_then(|m| m.modified().ok()).and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-    format!("{}:{mtime}", m.map_or(0, |m| m.len()))
 }
 
 /// What reconstruction needs of a window.

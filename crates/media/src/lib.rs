@@ -69,6 +69,7 @@ use std::path::{Path, PathBuf};
 
 mod error;
 mod ffmpeg;
+mod identity;
 mod mkv;
 mod mp4;
 mod native;
@@ -78,6 +79,7 @@ mod resample;
 mod sniff;
 
 pub use error::MediaError;
+pub use identity::file_identity;
 pub use options::{ChannelMode, DecodeOptions, FfmpegPolicy, RawFormat, RawSample};
 
 use resample::StreamResampler;
