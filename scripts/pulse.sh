@@ -1,8 +1,12 @@
 # A private PulseAudio server with virtual devices for the recording tests (sourced, not run).
 #   sys_out  (null sink, 48 kHz stereo): "the speakers" — its monitor sys_out.monitor is system audio
 #   mic_in   (null sink, 48 kHz mono):   play into it; virtual_mic (remap of its monitor) is "the mic"
-#   soak_out (null sink): the system side of the 30-minute recording (scripts/soak-record)
-#   soak_mic (null sink, 44.1 kHz mono): soak_mic_src (remap of its monitor) is its mic side
+#   soak_out (null sink, 48 kHz stereo): the 30-minute recording (scripts/soak-record) plays the
+#            mic side's speech on the left, the system side's on the right; soak_left (remap
+#            of its monitor's left channel) is the mic, soak_out.monitor the system side: two
+#            sources on one clock
+#   soak_mic (null sink, 44.1 kHz mono): soak_mic_src (remap of its monitor) is a mic on another
+#            clock (in wall time it runs 200-300 ppm apart from the 48 kHz sinks)
 #   burst_out (null sink, no keep-alive): renders in ~2 s bursts, for the sample-exact tests
 # Works as root with no session bus. Idle null sinks deliver their first samples late, so each
 # sink but burst_out is kept busy with silence, at a low latency (a null sink otherwise renders
@@ -29,6 +33,7 @@ tingji_pulse_start() {
     -L "module-null-sink sink_name=burst_out rate=48000 channels=2" \
     -L "module-remap-source master=mic_in.monitor source_name=virtual_mic channels=1" \
     -L "module-remap-source master=soak_mic.monitor source_name=soak_mic_src channels=1" \
+    -L "module-remap-source master=soak_out.monitor source_name=soak_left channels=1 master_channel_map=front-left channel_map=mono" \
     -L module-always-sink
   for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
   pactl info >/dev/null || { echo "PulseAudio did not start; see ${XDG_RUNTIME_DIR%/run}/pulse.log" >&2; return 1; }

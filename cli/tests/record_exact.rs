@@ -298,14 +298,11 @@ fn soak_channels_stay_in_place_every_minute() {
             eprintln!("soak, {name}, minute {m}: {} windows, largest shift {:.2} ms", w.len(), worst as f64 / 16.0);
             assert!(!w.is_empty(), "soak, {name}: no speech compared in minute {m}");
         }
-        // A channel the recorder did not resample is held to the reference exactly, for all 30
-        // minutes. One it resampled for drift (the mic, following the system side's clock) is
-        // reported: on these null sinks its arrival times drift without its samples doing so,
-        // and the trim is then wrong (see ARCHITECTURE, "Decisions").
-        if corrected_ms == 0.0 {
-            assert!(c.windows.len() >= recorded_min * 20, "soak, {name}: too little speech compared: {}", c.summary());
-            assert!(c.worst_corr() >= 0.98, "soak, {name}: a window does not match: {}", c.summary());
-            assert!(c.worst_step() <= 16.0 && c.worst_shift() <= 16, "soak, {name}: audio moved: {}", c.summary());
-        }
+        // The two devices share one clock (scripts/soak-record): nothing is resampled, and each
+        // channel is held to PulseAudio's own recording exactly, for all 30 minutes.
+        assert_eq!(corrected_ms, 0.0, "soak, {name}: the recorder corrected a drift the devices do not have: {t}");
+        assert!(c.windows.len() >= recorded_min * 20, "soak, {name}: too little speech compared: {}", c.summary());
+        assert!(c.worst_corr() >= 0.98, "soak, {name}: a window does not match: {}", c.summary());
+        assert!(c.worst_step() <= 16.0 && c.worst_shift() <= 16, "soak, {name}: audio moved: {}", c.summary());
     }
 }
