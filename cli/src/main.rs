@@ -492,6 +492,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             ..DecodeOptions::default()
         },
         checkpoint: None,
+        keep_checkpoint: false,
     };
     // Validate every input before loading the model, so bad paths fail fast.
     for f in &a.files {
@@ -514,8 +515,16 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
     for f in &a.files {
         let mut o = opts.clone();
         if !a.no_resume {
+            // Kept when complete until the transcript is stored (library or output): a failed
+            // store is retried without transcribing again.
             o.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, f, &display_name, &o));
+            o.keep_checkpoint = true;
         }
+        let stored = || {
+            if let Some(cp) = &o.checkpoint {
+                tingji_asr::remove_checkpoint(cp);
+            }
+        };
         let res = transcribe_one(&engine, f, &o, &cancel).and_then(|mut t| match diarizer.as_mut() {
             Some(d) => match speakers_cmd::diarize_one(d, f, &mut t, &diarize_opts(f), &cancel) {
                 Ok(dz) => Ok((t, Some(dz))),
@@ -545,6 +554,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
             out!("{id}\t{}", f.display());
             ids.push((id, f.clone()));
             if a.output.is_none() {
+                stored();
                 continue;
             }
         }
@@ -569,6 +579,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
                 eprintln!("{} → {}", f.display(), out.display());
             }
         }
+        stored();
     }
     if failures > 0 {
         bail!("{failures} of {} files failed", a.files.len());

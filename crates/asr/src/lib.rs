@@ -18,7 +18,7 @@ pub mod vad;
 
 pub use engine::{Engine, ModelDetails, Strategy};
 pub use live::{Caption, LiveCaptioner, LiveConfig};
-pub use pipeline::{Event, TranscribeOptions, checkpoint_path, default_threads, transcribe_file};
+pub use pipeline::{Event, TranscribeOptions, checkpoint_path, default_threads, remove_checkpoint, transcribe_file};
 pub use vad::VadConfig;
 
 use std::path::PathBuf;

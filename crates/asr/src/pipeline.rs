@@ -33,6 +33,10 @@ pub struct TranscribeOptions {
     pub decode: DecodeOptions,
     /// Where to keep the partial transcript for resuming (None = no resume).
     pub checkpoint: Option<PathBuf>,
+    /// Leave the checkpoint in place once the transcript is complete: the caller removes it
+    /// ([`remove_checkpoint`]) after the transcript is stored, so a failed store (full disk,
+    /// locked library, a crash) is retried without transcribing again.
+    pub keep_checkpoint: bool,
 }
 
 impl Default for TranscribeOptions {
@@ -49,6 +53,7 @@ impl Default for TranscribeOptions {
             script: Script::Simplified,
             decode: DecodeOptions::default(),
             checkpoint: None,
+            keep_checkpoint: false,
         }
     }
 }
@@ -94,6 +99,15 @@ fn job_key(path: &Path, model: &str, opts: &TranscribeOptions) -> String {
         opts.script,
         opts.vad.enabled
     )
+}
+
+/// Removes a checkpoint kept with [`TranscribeOptions::keep_checkpoint`] (missing is fine).
+pub fn remove_checkpoint(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path = %path.display(), error = %e, "checkpoint not removed");
+    }
 }
 
 /// Default checkpoint location for a file under `dir`.
@@ -291,7 +305,9 @@ pub fn transcribe_file(
     };
     t.sort_segments();
     on_event(Event::Progress { done_ms: duration_ms, total_ms: Some(duration_ms), eta_ms: Some(0) });
-    if let Some(cp) = checkpoint {
+    if let Some(cp) = checkpoint
+        && !opts.keep_checkpoint
+    {
         cp.finish();
     }
     Ok(t)
