@@ -121,10 +121,18 @@ impl Session {
         wav.with_extension("session.json")
     }
 
+    /// Reads a session file. Its `wav` must be the plain name of the recording beside it
+    /// (the one [`Session::path_for`] names this file after): recovery repairs and moves that
+    /// file, so an absolute path, a `..` or another recording's name is refused.
     pub fn load(path: &Path) -> Result<Session> {
         let text = std::fs::read_to_string(path).map_err(|e| CaptureError::io(path, e))?;
-        serde_json::from_str(&text)
-            .map_err(|e| CaptureError::NotRepairable { path: path.to_path_buf(), detail: format!("bad session file: {e}") })
+        let bad = |detail: String| CaptureError::NotRepairable { path: path.to_path_buf(), detail };
+        let s: Session = serde_json::from_str(&text).map_err(|e| bad(format!("bad session file: {e}")))?;
+        let plain = matches!(Path::new(&s.wav).components().collect::<Vec<_>>()[..], [std::path::Component::Normal(_)]);
+        if !plain || Session::path_for(&path.with_file_name(&s.wav)) != path {
+            return Err(bad(format!("the session names {:?}, not the recording beside it", s.wav)));
+        }
+        Ok(s)
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -269,5 +277,25 @@ mod tests {
         // Nothing is offered twice.
         assert!(recover(dir.path()).is_empty());
         drop(wb);
+    }
+
+    #[test]
+    fn a_session_naming_any_other_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside.wav");
+        std::fs::write(&outside, b"not to be touched").unwrap();
+        let rec = dir.path().join("recordings");
+        std::fs::create_dir(&rec).unwrap();
+        let target = rec.join("c.wav");
+        for wav in [outside.to_str().unwrap(), "../outside.wav", "sub/c.wav", "d.wav", "", "."] {
+            session(wav).save(&Session::path_for(&target)).unwrap();
+            let found = recover(&rec);
+            assert!(
+                matches!(&found[..], [Err(CaptureError::NotRepairable { .. })]),
+                "{wav:?}: {found:?}"
+            );
+            assert!(pending(&rec).is_empty(), "{wav:?}");
+        }
+        assert_eq!(std::fs::read(&outside).unwrap(), b"not to be touched");
     }
 }
