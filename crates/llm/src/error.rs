@@ -25,6 +25,10 @@ pub enum LlmError {
     UnknownProvider(String, String),
     #[error("provider {0} needs a base URL (--base-url)")]
     NoBaseUrl(String),
+    #[error("invalid server address {0}")]
+    BadBaseUrl(String),
+    #[error("{0}")]
+    KeyNotSent(String),
     #[error("the built-in model file is missing: {0}")]
     ModelMissing(String),
     #[error("the built-in model process failed: {0}")]
@@ -51,6 +55,8 @@ impl LlmError {
             LlmError::NoKey { .. } => "llm_no_key",
             LlmError::UnknownProvider(..) => "llm_unknown_provider",
             LlmError::NoBaseUrl(_) => "llm_no_base_url",
+            LlmError::BadBaseUrl(_) => "llm_bad_url",
+            LlmError::KeyNotSent(_) => "llm_key_not_sent",
             LlmError::ModelMissing(_) => "llm_model_missing",
             LlmError::Worker(_) => "llm_worker",
             LlmError::ContextOverflow { .. } => "llm_context_overflow",

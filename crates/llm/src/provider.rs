@@ -171,6 +171,9 @@ impl fmt::Display for Secret {
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
     pub provider: Provider,
+    /// The server is on this machine (its host is loopback), whatever the preset says: a
+    /// "local" preset pointed at another host sends the transcript there.
+    pub local: bool,
     /// Ends without a slash, includes the `/v1` part.
     pub base_url: String,
     pub model: String,
@@ -203,12 +206,15 @@ impl ProviderConfig {
         if base_url.is_empty() {
             return Err(LlmError::NoBaseUrl(p.id.to_string()));
         }
-        let api_key = match api_key {
-            Some(k) => Some(k),
+        let url = reqwest::Url::parse(&base_url).map_err(|e| LlmError::BadBaseUrl(format!("{base_url}: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(LlmError::BadBaseUrl(format!("{base_url}: not an http(s) server address")));
+        }
+        let api_key = resolve_key(&p, &url, api_key, || match p.local {
             // Local servers need no key: don't touch the keyring for them.
-            None if p.local => key_from_env(&p),
-            None => key_from_env(&p).or_else(|| key_from_keyring(p.id).ok().flatten()),
-        };
+            true => key_from_env(&p),
+            false => key_from_env(&p).or_else(|| key_from_keyring(p.id).ok().flatten()),
+        })?;
         if api_key.is_none() && !p.local && p.id != "custom" {
             return Err(LlmError::NoKey {
                 provider: p.label.to_string(),
@@ -217,6 +223,7 @@ impl ProviderConfig {
         }
         Ok(ProviderConfig {
             provider: p,
+            local: is_loopback(&url),
             base_url,
             model: model.unwrap_or(p.default_model).to_string(),
             api_key,
@@ -231,12 +238,53 @@ impl ProviderConfig {
     }
 }
 
+/// The provider's own variable only (`TINGJI_LLM_API_KEY` is the custom provider's).
 fn key_from_env(p: &Provider) -> Option<Secret> {
-    [p.key_env, Some("TINGJI_LLM_API_KEY")]
-        .into_iter()
-        .flatten()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+    p.key_env
+        .and_then(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
         .map(|s| Secret::new(s.trim()))
+}
+
+/// Whether `url`'s host is this machine: `localhost`, 127.0.0.0/8 or ::1.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost"),
+    }
+}
+
+/// Which key goes to `url`. A key never travels over plain http except to this machine. One
+/// the user gave for this call is sent there (or refused when it would travel in the clear); a
+/// key looked up (`lookup`: the provider's variable, the keyring) belongs to the preset's
+/// server and is only sent to that origin — the custom provider's to the server the user set.
+fn resolve_key(
+    p: &Provider,
+    url: &reqwest::Url,
+    given: Option<Secret>,
+    lookup: impl FnOnce() -> Option<Secret>,
+) -> Result<Option<Secret>, LlmError> {
+    let in_clear = url.scheme() != "https" && !is_loopback(url);
+    let origin = url.origin().ascii_serialization();
+    if given.is_some() {
+        if in_clear {
+            return Err(LlmError::KeyNotSent(format!("an API key is not sent over plain http to {origin}; use https")));
+        }
+        return Ok(given);
+    }
+    let own_origin = p.base_url.is_empty()
+        || reqwest::Url::parse(p.base_url).is_ok_and(|u| u.origin() == url.origin());
+    if in_clear || !own_origin {
+        tracing::debug!(provider = p.id, %origin, "no stored key is sent to this server");
+        return match (p.local, p.id) {
+            (true, _) | (_, "custom") => Ok(None),
+            _ => Err(LlmError::KeyNotSent(format!(
+                "the {} key is only sent to {}; for {origin} choose the custom provider",
+                p.label, p.base_url
+            ))),
+        };
+    }
+    Ok(lookup())
 }
 
 /// Reads the key stored for `provider` in the OS keyring. `Ok(None)` when none is stored;
@@ -277,6 +325,40 @@ mod tests {
         assert_eq!(e.code(), "llm_unknown_provider");
         assert!(e.to_string().contains("dashscope") && e.to_string().contains("builtin"));
         assert_eq!(ProviderConfig::new("custom", None, None, None).unwrap_err().code(), "llm_no_base_url");
+    }
+
+    #[test]
+    fn keys_go_only_to_their_own_server_and_never_in_the_clear() {
+        let url = |u: &str| reqwest::Url::parse(u).unwrap();
+        let key = || Some(Secret::new("sk-stored"));
+        let p = |id| Provider::find(id).unwrap();
+        // A stored key goes to its preset's server…
+        let k = resolve_key(&p("openai"), &url("https://api.openai.com/v1"), None, key).unwrap();
+        assert_eq!(k, key());
+        // …not to another host, nor the same host over http.
+        for u in ["https://evil.example/v1", "http://api.openai.com/v1", "https://api.openai.com:8443/v1"] {
+            let e = resolve_key(&p("openai"), &url(u), None, key).unwrap_err();
+            assert_eq!(e.code(), "llm_key_not_sent", "{u}");
+        }
+        // The custom provider's key goes to the server the user set, unless in the clear: a
+        // test connection to an http host on the network carries no Authorization.
+        assert_eq!(resolve_key(&p("custom"), &url("https://llm.example/v1"), None, key).unwrap(), key());
+        assert_eq!(resolve_key(&p("custom"), &url("http://192.168.1.20:8000/v1"), None, key).unwrap(), None);
+        assert_eq!(resolve_key(&p("custom"), &url("http://localhost:8000/v1"), None, key).unwrap(), key());
+        // A local preset pointed elsewhere gets no key and is not local.
+        assert_eq!(resolve_key(&p("ollama"), &url("http://10.0.0.5:11434/v1"), None, key).unwrap(), None);
+        let c = ProviderConfig::new("ollama", Some("http://10.0.0.5:11434/v1"), None, None).unwrap();
+        assert!(!c.local && c.api_key.is_none());
+        assert!(ProviderConfig::new("ollama", None, None, None).unwrap().local);
+        assert!(ProviderConfig::new("custom", Some("http://[::1]:9/v1"), None, None).unwrap().local);
+        // A key given for this call is sent where asked, but never in the clear.
+        let given = Some(Secret::new("sk-given"));
+        assert_eq!(resolve_key(&p("custom"), &url("https://llm.example/v1"), given.clone(), key).unwrap(), given);
+        assert_eq!(resolve_key(&p("openai"), &url("http://127.0.0.1:9/v1"), given.clone(), key).unwrap(), given);
+        let e = resolve_key(&p("custom"), &url("http://llm.example/v1"), given, key).unwrap_err();
+        assert_eq!(e.code(), "llm_key_not_sent");
+        assert!(!e.to_string().contains("sk-given"), "{e}");
+        assert_eq!(ProviderConfig::new("custom", Some("ftp://x/v1"), None, None).unwrap_err().code(), "llm_bad_url");
     }
 
     #[test]

@@ -3,7 +3,7 @@ import { commands, type CatalogItem, type JobEvent, type LlmSettings, type Provi
 import { useApp } from "../context";
 import { useT } from "../i18n";
 import { call, channel, showError, tryCall } from "../lib/call";
-import { formatBytes, mmss } from "../lib/format";
+import { formatBytes, isLoopbackUrl, mmss } from "../lib/format";
 import { Choice, ConfirmDialog, Field, LANGS, ModelChoice, Progress } from "../components/ui";
 import { toastStore } from "../lib/toast";
 import { Voiceprints } from "../components/Voiceprints";
@@ -39,6 +39,8 @@ export function SettingsScreen() {
 
   const preset = presets.find((p) => p.id === llm.provider);
   const isBuiltin = llm.provider === "builtin";
+  // Local is decided by where the server is, not by the preset: Ollama on another host is not.
+  const isLocal = isBuiltin || isLoopbackUrl(llm.base_url || preset?.base_url || "");
 
   const saveLlm = (next: LlmSettings) => {
     setLlm(next);
@@ -227,7 +229,7 @@ export function SettingsScreen() {
             </select>
           </Field>
           <div className="privacy">
-            {isBuiltin || preset?.local ? (
+            {isLocal ? (
               <span className="chip ok" data-testid="provider-privacy">
                 {t("settings.local")}
               </span>
@@ -256,7 +258,7 @@ export function SettingsScreen() {
           <>
             <div className="grid2">
               <Field label={t("settings.baseUrl")}>
-                <input value={llm.base_url} placeholder={preset?.base_url ?? ""} onChange={(e) => setLlm({ ...llm, base_url: e.target.value })} onBlur={() => saveLlm(llm)} />
+                <input data-testid="base-url" value={llm.base_url} placeholder={preset?.base_url ?? ""} onChange={(e) => setLlm({ ...llm, base_url: e.target.value })} onBlur={() => saveLlm(llm)} />
               </Field>
               <Field label={t("settings.model")}>
                 <input value={llm.model} placeholder={preset?.default_model ?? ""} onChange={(e) => setLlm({ ...llm, model: e.target.value })} onBlur={() => saveLlm(llm)} />

@@ -1,8 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { basename, formatBytes, mmss, parseMmss, segmentAt, snippetParts, timestampParts } from "../lib/format";
+import { basename, formatBytes, isLoopbackUrl, mmss, parseMmss, segmentAt, snippetParts, timestampParts } from "../lib/format";
 import { addCaption } from "../lib/captions";
 
 describe("format", () => {
+  it("a server is local only when its host is this machine", () => {
+    expect(isLoopbackUrl("http://127.0.0.1:11434/v1")).toBe(true);
+    expect(isLoopbackUrl("http://localhost:8080/v1")).toBe(true);
+    expect(isLoopbackUrl("http://[::1]:9/v1")).toBe(true);
+    expect(isLoopbackUrl("http://10.0.0.5:11434/v1")).toBe(false);
+    expect(isLoopbackUrl("https://api.openai.com/v1")).toBe(false);
+    expect(isLoopbackUrl("http://127.0.0.1.evil.example/v1")).toBe(false);
+    expect(isLoopbackUrl("")).toBe(false);
+  });
   it("mmss", () => {
     expect(mmss(0)).toBe("00:00");
     expect(mmss(5_999)).toBe("00:05");

@@ -82,6 +82,11 @@ test("settings: language switch, theme, models, provider, test connection", (t) 
     await page.getByTestId("provider-select").selectOption("ollama");
     await waitText(page, '[data-testid="provider-privacy"]', (s) => /Local|本地/.test(s));
     await shots(page, "settings-provider", lang);
+    // "Local" follows the server's address, not the preset: Ollama on another host is not.
+    await page.getByTestId("base-url").fill("http://10.0.0.5:11434/v1");
+    await waitText(page, '[data-testid="provider-privacy"]', (s) => /Cloud|云端/.test(s));
+    await page.getByTestId("base-url").fill("http://localhost:11434/v1");
+    await waitText(page, '[data-testid="provider-privacy"]', (s) => /Local|本地/.test(s));
   }));
 
 test("settings: with no built-in model, the default one downloads with progress and becomes selectable", (t) =>
