@@ -1,7 +1,7 @@
 //! API keys in a real OS keyring: gnome-keyring's Secret Service on a private D-Bus session
 //! (a `dbus-daemon` of the test's own), the way a Linux desktop keeps them. `tingji llm set-key` stores the
-//! key, a request to a cloud preset (pointed at a loopback server) carries it, and it is never
-//! printed. Needs `dbus-daemon` and `gnome-keyring-daemon` (scripts/setup.sh installs them).
+//! key, a request to the server it was stored for (a loopback server) carries it, a cloud preset
+//! pointed there does not, and it is never printed. Needs `dbus-daemon` and `gnome-keyring-daemon` (scripts/setup.sh installs them).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -83,10 +83,11 @@ fn a_key_in_the_os_keyring_is_used_and_never_printed() {
         # The keyring daemon leaves with the bus.
         trap 'kill "$bus_pid"' EXIT
         echo -n unlock-me | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 || exit 90
-        echo "{KEY}" | "$TINGJI" llm set-key deepseek || exit 91
-        "$TINGJI" llm test --provider deepseek --base-url "$URL" || exit 92
-        printf '' | "$TINGJI" llm set-key deepseek || exit 93
-        "$TINGJI" llm test --provider deepseek --base-url "$URL" && exit 94
+        echo "{KEY}" | "$TINGJI" llm set-key custom || exit 91
+        "$TINGJI" llm test --provider custom --base-url "$URL" || exit 92
+        "$TINGJI" llm test --provider deepseek --base-url "$URL" && exit 95
+        printf '' | "$TINGJI" llm set-key custom || exit 93
+        "$TINGJI" llm test --provider custom --base-url "$URL" || exit 94
         exit 0
         "#
     );
@@ -104,12 +105,14 @@ fn a_key_in_the_os_keyring_is_used_and_never_printed() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "status {:?}\nstdout: {stdout}\nstderr: {stderr}", out.status.code());
-    assert!(stdout.contains("stored the key for deepseek"), "{stdout}");
+    assert!(stdout.contains("stored the key for custom"), "{stdout}");
     assert!(stdout.contains("answered \"ready\""), "{stdout}");
-    assert!(stdout.contains("removed the key for deepseek"), "{stdout}");
-    // With the key gone, the cloud preset refuses before sending anything.
-    assert!(stderr.contains("error[llm_no_key]"), "{stderr}");
-    assert_eq!(*seen.lock().unwrap(), [format!("Bearer {KEY}")], "exactly one request, carrying the stored key");
+    assert!(stdout.contains("removed the key for custom"), "{stdout}");
+    // A cloud preset pointed at another server refuses before sending anything: its key
+    // belongs to its own origin.
+    assert!(stderr.contains("error[llm_key_not_sent]"), "{stderr}");
+    // The stored key, then (removed) none: two requests, the second without Authorization.
+    assert_eq!(*seen.lock().unwrap(), [format!("Bearer {KEY}"), String::new()], "requests' Authorization headers");
     assert!(!stdout.contains(KEY) && !stderr.contains(KEY), "the key was printed");
     // The key lived in the keyring's file under XDG_DATA_HOME, not in tingji's config.
     assert!(dir.path().join("data/keyrings").is_dir(), "gnome-keyring kept its keyring in the test's folder");
