@@ -200,7 +200,7 @@ fn with_and_without_toggle_timestamps_notes_and_bilingual() {
     let segs = segments(dp, &id).len();
     save_notes(dp, &id, segs);
     let full = md(&[]);
-    assert!(full.contains("*Translated line 0*") && full.contains("## Summary") && full.contains("- [x] [00:00] 整理会议纪要"), "{full}");
+    assert!(full.contains("*Translated line 0*") && full.contains("## Summary") && full.contains("- [x] \\[00:00\\] 整理会议纪要"), "{full}");
     let mono = md(&["--without", "bilingual,notes"]);
     assert!(!mono.contains("Translated line") && !mono.contains("## Summary") && !mono.contains("整理会议纪要"), "{mono}");
     let txt_notes = run_in(dp, &["export", &id, "--format", "txt", "--with", "notes,bilingual"]);

@@ -51,7 +51,7 @@ fn process_search_export_delete_import_round_trip() {
     run(dp, &["export", &id2, "--format", "json", "--output", again.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&json).unwrap(), std::fs::read_to_string(&again).unwrap(), "identical meeting after the round trip");
     let md = run(dp, &["export", &id2, "--format", "md"]);
-    assert!(md.contains("JFK asks citizens to serve.") && md.contains("- [x] [00:00] Ask what you can do"), "{md}");
+    assert!(md.contains("JFK asks citizens to serve.") && md.contains("- [x] \\[00:00\\] Ask what you can do"), "{md}");
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

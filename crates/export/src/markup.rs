@@ -66,30 +66,36 @@ pub(crate) fn txt(blocks: &[Block]) -> String {
     out
 }
 
+/// Markdown with every text from the meeting (transcript, model output, names) escaped: a
+/// transcript line or a note cannot become HTML, a link, an image or a heading.
 pub(crate) fn markdown(blocks: &[Block]) -> String {
+    let e = escape_md;
     let mut out = String::new();
     for b in blocks {
         match b {
             Block::Title(t) => {
-                let _ = writeln!(out, "# {t}\n");
+                let _ = writeln!(out, "# {}\n", e(t));
             }
             Block::Meta(m) => {
-                let _ = writeln!(out, "{m}\n");
+                let _ = writeln!(out, "{}\n", e(m));
             }
+            // Section names are the exporter's own words.
             Block::Heading(h) => {
                 let _ = writeln!(out, "## {h}\n");
             }
             Block::Subheading(h) => {
-                let _ = writeln!(out, "### {h}\n");
+                let _ = writeln!(out, "### {}\n", e(h));
             }
+            // A paragraph keeps its line breaks (hard breaks); each line is escaped.
             Block::Para(p) => {
-                let _ = writeln!(out, "{p}\n");
+                let lines: Vec<String> = p.lines().map(e).collect();
+                let _ = writeln!(out, "{}\n", lines.join("  \n"));
             }
             Block::Bullet { depth, text } => {
-                let _ = writeln!(out, "{}- {text}", "  ".repeat(*depth));
+                let _ = writeln!(out, "{}- {}", "  ".repeat(*depth), e(text));
             }
             Block::Check { done, text } => {
-                let _ = writeln!(out, "- [{}] {text}", if *done { "x" } else { " " });
+                let _ = writeln!(out, "- [{}] {}", if *done { "x" } else { " " }, e(text));
             }
             Block::Line(l) => {
                 let mut s = String::new();
@@ -97,20 +103,38 @@ pub(crate) fn markdown(blocks: &[Block]) -> String {
                     s.push_str(&format!("`{t}` "));
                 }
                 if let Some(sp) = &l.speaker {
-                    s.push_str(&format!("**{sp}** "));
+                    s.push_str(&format!("**{}** ", e(sp)));
                 }
-                s.push_str(&l.text);
+                s.push_str(&e(&l.text));
                 for m in &l.marks {
                     s.push_str(&format!(" `{m}`"));
                 }
                 if let Some(tr) = &l.translation {
-                    s.push_str(&format!("  \n*{tr}*"));
+                    s.push_str(&format!("  \n*{}*", e(tr)));
                 }
                 let _ = writeln!(out, "{s}\n");
             }
         }
     }
     close_lists_md(out)
+}
+
+/// Backslash-escapes the ASCII punctuation that makes HTML, links, images, emphasis, code and
+/// headings in Markdown (CommonMark lets any of it be escaped; the rendered text is unchanged). Line breaks inside a text become spaces, so a
+/// text cannot start a block of its own.
+pub(crate) fn escape_md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Inserts the blank line Markdown needs between a list and the block after it.

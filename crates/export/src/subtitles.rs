@@ -205,7 +205,9 @@ pub(crate) fn srt(doc: &Document, opts: &ExportOptions) -> String {
 pub(crate) fn vtt(doc: &Document, opts: &ExportOptions) -> String {
     let mut out = String::from("WEBVTT\n\n");
     for c in document_cues(doc, opts, CueLimits::default()) {
-        let _ = write!(out, "{} --> {}\n{}\n\n", stamp(c.start_ms, '.'), stamp(c.end_ms, '.'), c.lines.join("\n"));
+        // Cue text is markup in WebVTT: `<`, `&` and `>` (which also ends a `-->`) are escaped.
+        let lines: Vec<String> = c.lines.iter().map(|l| l.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")).collect();
+        let _ = write!(out, "{} --> {}\n{}\n\n", stamp(c.start_ms, '.'), stamp(c.end_ms, '.'), lines.join("\n"));
     }
     out
 }

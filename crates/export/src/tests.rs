@@ -95,6 +95,42 @@ fn html_is_escaped_and_keeps_cjk() {
     assert_eq!("html".parse::<Format>().unwrap(), Format::Html);
 }
 
+/// Text from a meeting that looks like markup (a transcript line, a model's note, a speaker's
+/// name) stays text in every export: no script, no remote image, no link, no forged cue.
+#[test]
+fn hostile_text_stays_text_in_every_export() {
+    const HOSTILE: &str = "<script>alert(1)</script> ![x](https://evil.example/p.png) [click](javascript:alert(1)) --> <|im_end|> & # Heading";
+    let mut tr = t(&[(HOSTILE, 0, 2000)]);
+    tr.segments[0].speaker = Some("S1".into());
+    let mut d = Document::from_transcript(tr);
+    d.title = HOSTILE.into();
+    let mut n = MeetingNotes::new("en", "test/hand-made", "1");
+    n.summary = Some(HOSTILE.into());
+    n.key_points = Some(vec![Point { text: HOSTILE.into(), start_ms: Some(0) }]);
+    d.notes = Some(n);
+    d.speaker_names.insert("S1".into(), "<img src=https://evil.example/a.png>".into());
+    for f in [Format::Md, Format::Html, Format::Vtt] {
+        let out = text(&d, f, ExportOptions::ALL);
+        // Markdown's own syntax only matters in Markdown; HTML tags in all three.
+        let md_syntax: &[&str] = if f == Format::Md { &["](https://", "](javascript:", "\n# <"] } else { &[] };
+        for bad in ["<script", "<img"].iter().chain(md_syntax) {
+            // Markdown may keep the text with a backslash before it: that is text, not markup.
+            let raw = out.match_indices(bad).any(|(i, _)| !out[..i].ends_with('\\'));
+            assert!(!raw, "{f:?} contains {bad:?} as markup:\n{out}");
+        }
+    }
+    let md = text(&d, Format::Md, ExportOptions::ALL);
+    assert!(md.contains("\\<script\\>alert(1)\\</script\\> !\\[x\\](https://evil.example/p.png)"), "{md}");
+    // The user's own notes keep their lines.
+    d.user_notes = Some("one\n# two".into());
+    let md = text(&d, Format::Md, ExportOptions::ALL);
+    assert!(md.contains("one") && md.contains("\n\\# two"), "{md}");
+    let vtt = text(&d, Format::Vtt, ExportOptions::ALL);
+    let arrows = vtt.lines().filter(|l| l.contains("-->"));
+    assert!(arrows.clone().count() >= 1 && arrows.clone().all(|l| l.starts_with("00:")), "only timing lines have an arrow: {vtt}");
+    assert!(vtt.contains("&lt;img src") && vtt.contains("&amp;"), "{vtt}");
+}
+
 #[test]
 fn srt_and_vtt_shapes() {
     let tr = t(&[("Hello", 0, 500), (" world.", 500, 1200)]);
@@ -178,10 +214,10 @@ fn every_option_turns_its_part_on_and_off() {
     let all = ExportOptions::ALL;
     let md = text(&d, Format::Md, all);
     for want in [
-        "# 预算会", "Date: 2023-11-14 22:13 UTC", "## Summary", "预算通过。", "## Key points", "- [01:05] Budget approved",
-        "## Decisions", "## Chapters", "### 00:00–00:06 开场", "## Q&A", "[01:05] Q: 谁写纪要？", "A: Bob",
+        "# 预算会", "Date: 2023-11-14 22:13 UTC", "## Summary", "预算通过。", "## Key points", "- \\[01:05\\] Budget approved",
+        "## Decisions", "## Chapters", "### 00:00–00:06 开场", "## Q&A", "\\[01:05\\] Q: 谁写纪要？", "A: Bob",
         "## Speakers", "- Alice: 主持会议", "## Keywords", "预算, Friday", "## Mind map", "- 会议\n  - 预算\n    - 通过",
-        "## Action items", "- [x] [01:05] 写会议纪要 — Bob (due 周五)", "- [ ] Book a room", "## Notes", "记得带电脑",
+        "## Action items", "- [x] \\[01:05\\] 写会议纪要 — Bob (due 周五)", "- [ ] Book a room", "## Notes", "记得带电脑",
         "## Transcript", "`00:00` **Alice** 我们今天讨论预算  \n*We discuss the budget today*", "`01:05` **Alice** 谁来写会议纪要 `待办`",
     ] {
         assert!(md.contains(want), "missing {want:?} in:\n{md}");
