@@ -194,6 +194,9 @@ impl Accumulator {
         match item {
             SseItem::Done => Ok(true),
             SseItem::KeepAlive => Ok(false),
+            SseItem::TooLong => {
+                Err(LlmError::BadResponse(format!("the server sent a stream event over {} MB", crate::sse::MAX_EVENT >> 20)))
+            }
             SseItem::Data(d) => {
                 let v: Value = serde_json::from_str(&d)
                     .map_err(|e| LlmError::BadResponse(format!("stream chunk is not JSON ({e})")))?;

@@ -9,12 +9,20 @@ pub enum SseItem {
     Done,
     /// A comment or other non-data line: the connection is alive.
     KeepAlive,
+    /// A line or an event longer than [`MAX_EVENT`]: what was buffered is dropped (the stream
+    /// is not one a chat server sends).
+    TooLong,
 }
+
+/// Longest line or event kept (bytes). A chat server's chunks are a few hundred bytes.
+pub const MAX_EVENT: usize = 4 << 20;
 
 /// Splits bytes into lines and lines into items; bytes may arrive in any pieces.
 #[derive(Debug, Default)]
 pub struct SseParser {
     buf: Vec<u8>,
+    /// `buf[..scanned]` holds no newline (each byte is looked at once).
+    scanned: usize,
     data: Option<String>,
 }
 
@@ -27,7 +35,9 @@ impl SseParser {
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseItem> {
         self.buf.extend_from_slice(bytes);
         let mut out = Vec::new();
-        while let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+        while let Some(at) = self.buf[self.scanned..].iter().position(|&b| b == b'\n') {
+            let nl = self.scanned + at;
+            self.scanned = 0;
             let mut line: Vec<u8> = self.buf.drain(..=nl).collect();
             line.pop();
             if line.last() == Some(&b'\r') {
@@ -35,6 +45,13 @@ impl SseParser {
             }
             let line = String::from_utf8_lossy(&line).into_owned();
             self.line(&line, &mut out);
+        }
+        self.scanned = self.buf.len();
+        if self.buf.len() > MAX_EVENT {
+            self.buf = Vec::new();
+            self.scanned = 0;
+            self.data = None;
+            out.push(SseItem::TooLong);
         }
         out
     }
@@ -63,6 +80,10 @@ impl SseParser {
                     d.push_str(rest);
                 }
                 None => self.data = Some(rest.to_string()),
+            }
+            if self.data.as_ref().is_some_and(|d| d.len() > MAX_EVENT) {
+                self.data = None;
+                out.push(SseItem::TooLong);
             }
         } else {
             // event:, id:, retry: — not used by OpenAI-style streams.
@@ -105,6 +126,25 @@ mod tests {
             );
             assert_eq!(items.iter().filter(|i| **i == SseItem::KeepAlive).count(), 2);
         }
+    }
+
+    #[test]
+    fn an_endless_line_or_event_is_dropped_not_kept() {
+        let mut p = SseParser::new();
+        let piece = vec![b'x'; 1 << 20];
+        let mut items = Vec::new();
+        for _ in 0..6 {
+            items.extend(p.push(&piece));
+        }
+        assert_eq!(items, vec![SseItem::TooLong]);
+        assert!(p.buf.capacity() <= 2 * MAX_EVENT, "the buffer does not keep growing");
+        // The stream goes on being read after it (the caller decides to stop).
+        assert_eq!(p.push(b"\ndata: {}\n\n"), vec![SseItem::KeepAlive, SseItem::Data("{}".into())]);
+        // Many short data lines of one event add up the same way.
+        let mut p = SseParser::new();
+        let line = format!("data: {}\n", "y".repeat(1 << 16));
+        let items: Vec<SseItem> = (0..80).flat_map(|_| p.push(line.as_bytes())).collect();
+        assert_eq!(items, vec![SseItem::TooLong]);
     }
 
     #[test]
