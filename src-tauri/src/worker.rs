@@ -359,20 +359,19 @@ impl Worker {
         // Resumable after a crash or a cancel: the same checkpoint folder the CLI uses. Kept
         // when complete, until the transcript is in the library (`stored`).
         if range.is_none() {
-            opts.checkpoint = Some(self.checkpoint(path, request, settings)?);
+            opts.checkpoint = Some(self.checkpoint(path, &model, &opts)?);
             opts.keep_checkpoint = true;
         }
         self.transcribe_with(path, &model, &opts, range, cancel, p)
     }
 
-    fn checkpoint(&mut self, path: &Path, request: &TranscribeRequest, settings: &Settings) -> AppResult<PathBuf> {
-        let (model, opts) = self.options(request, settings)?;
-        Ok(tingji_asr::checkpoint_path(&tingji_workflow::paths::jobs_dir(self.store()?), path, &model, &opts))
+    fn checkpoint(&mut self, path: &Path, model: &str, opts: &TranscribeOptions) -> AppResult<PathBuf> {
+        Ok(tingji_asr::checkpoint_path(&tingji_workflow::paths::jobs_dir(self.store()?), path, model, opts))
     }
 
     /// The transcript of `path` is in the library: its finished checkpoint can go.
     fn stored(&mut self, path: &Path, request: &TranscribeRequest, settings: &Settings) {
-        match self.checkpoint(path, request, settings) {
+        match self.options(request, settings).and_then(|(model, opts)| self.checkpoint(path, &model, &opts)) {
             Ok(cp) => tingji_asr::remove_checkpoint(&cp),
             Err(e) => tracing::warn!(error = %e.message, "checkpoint not removed"),
         }

@@ -168,3 +168,17 @@ impl Drop for FileServer {
         let _ = self.child.wait();
     }
 }
+
+/// Every file under `dir` (none when it cannot be read).
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
