@@ -69,9 +69,9 @@ fn voxconverse_debate_clip() {
         d.false_alarm * 100.0,
         d.confusion * 100.0
     );
-    // The issue asks ≤ 12 %; sherpa-onnx's pipeline on the same networks scores 15.1 %. Ours
-    // measured 12.6 %: its speech detection alone (miss + false alarm) is 11.2 % of it.
-    assert!(d.der <= 0.13, "DER {:.3}", d.der);
+    // sherpa-onnx's pipeline on the same networks scores 15.1 % (21.3 % at its 0.5 threshold).
+    // Ours measured 11.7 %: its speech detection alone (miss + false alarm) is 11.5 % of it.
+    assert!(d.der <= 0.12, "DER {:.3}", d.der);
     assert_eq!(n, 4, "four speakers");
 }
 
