@@ -21,8 +21,20 @@ fn styles(d: Docx) -> Docx {
         .add_style(Style::new("Checklist", StyleType::Paragraph).name("Checklist").based_on("Normal"))
 }
 
+/// `text` without the characters XML 1.0 does not allow (C0 controls other than tab, line feed
+/// and carriage return; U+FFFE, U+FFFF; lone surrogates cannot occur in a `str`): one of them
+/// anywhere makes Word and python-docx refuse the whole file.
+fn xml_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let allowed = |c: char| matches!(c, '\t' | '\n' | '\r') || !(c < ' ' || c == '\u{fffe}' || c == '\u{ffff}');
+    if text.chars().all(allowed) { text.into() } else { text.chars().filter(|&c| allowed(c)).collect::<String>().into() }
+}
+
+fn text_run(text: impl AsRef<str>) -> Run {
+    Run::new().add_text(xml_text(text.as_ref()))
+}
+
 fn para(style: &str, text: &str) -> Paragraph {
-    Paragraph::new().style(style).add_run(Run::new().add_text(text))
+    Paragraph::new().style(style).add_run(text_run(text))
 }
 
 pub(crate) fn docx(doc: &Document, blocks: &[Block]) -> Result<Vec<u8>, ExportError> {
@@ -34,10 +46,10 @@ pub(crate) fn docx(doc: &Document, blocks: &[Block]) -> Result<Vec<u8>, ExportEr
     for b in blocks {
         let p = match b {
             Block::Title(t) => para("Title", t),
-            Block::Meta(m) => Paragraph::new().style("Normal").add_run(Run::new().add_text(m).color("666666")),
+            Block::Meta(m) => Paragraph::new().style("Normal").add_run(text_run(m).color("666666")),
             Block::Heading(h) => para("Heading1", h),
             Block::Subheading(h) => para("Heading2", h),
-            Block::Para(t) => Paragraph::new().style("Normal").add_run(Run::new().add_text(t)),
+            Block::Para(t) => Paragraph::new().style("Normal").add_run(text_run(t)),
             Block::Bullet { depth, text } => para("ListBullet", &format!("• {text}")).indent(
                 Some(LIST_INDENT * (*depth as i32 + 1)),
                 None,
@@ -50,19 +62,19 @@ pub(crate) fn docx(doc: &Document, blocks: &[Block]) -> Result<Vec<u8>, ExportEr
             Block::Line(l) => {
                 let mut p = Paragraph::new().style("Normal");
                 if let Some(t) = &l.time {
-                    p = p.add_run(Run::new().add_text(format!("{t}  ")).color("666666"));
+                    p = p.add_run(text_run(format!("{t}  ")).color("666666"));
                 }
                 if let Some(sp) = &l.speaker {
-                    p = p.add_run(Run::new().add_text(format!("{sp}: ")).bold());
+                    p = p.add_run(text_run(format!("{sp}: ")).bold());
                 }
-                p = p.add_run(Run::new().add_text(&l.text));
+                p = p.add_run(text_run(&l.text));
                 for m in &l.marks {
-                    p = p.add_run(Run::new().add_text(" "));
-                    p = p.add_run(Run::new().add_text(format!("[{m}]")).highlight("yellow"));
+                    p = p.add_run(text_run(" "));
+                    p = p.add_run(text_run(format!("[{m}]")).highlight("yellow"));
                 }
                 if let Some(tr) = &l.translation {
                     p = p.add_run(
-                        Run::new().add_break(docx_rs::BreakType::TextWrapping).add_text(tr).italic().color("555555"),
+                        Run::new().add_break(docx_rs::BreakType::TextWrapping).add_text(xml_text(tr)).italic().color("555555"),
                     );
                 }
                 p

@@ -132,6 +132,26 @@ fn hostile_text_stays_text_in_every_export() {
 }
 
 #[test]
+fn docx_of_hostile_text_is_well_formed_xml_that_keeps_the_text() {
+    // Control characters are not allowed in XML 1.0: one in a line (an edited segment, a
+    // model's output, a file name as title) made Word refuse the whole file.
+    const HOSTILE: &str = "a\u{1}b\u{b}c\u{1f} <w:t>x</w:t> & ]]> \"q\" 'q' \u{fffe}end";
+    let mut d = Document::from_transcript(t(&[(HOSTILE, 0, 2000)]));
+    d.title = HOSTILE.into();
+    let mut n = MeetingNotes::new("en", "test/hand-made", "1");
+    n.summary = Some(HOSTILE.into());
+    d.notes = Some(n);
+    let bytes = render(&d, Format::Docx, &ExportOptions::ALL).unwrap();
+    let read = docx_rs::read_docx(&bytes).expect("the DOCX parses");
+    let json = read.json();
+    assert!(json.contains("<w:t>x</w:t> & ]]>"), "the markup-like text is kept as text: {json}");
+    assert!(json.contains("abc"), "only the control characters are dropped: {json}");
+    for bad in ["\\u0001", "\\u000b", "\\u001f", "\\ufffe"] {
+        assert!(!json.contains(bad), "{bad} kept: {json}");
+    }
+}
+
+#[test]
 fn srt_and_vtt_shapes() {
     let tr = t(&[("Hello", 0, 500), (" world.", 500, 1200)]);
     let d = Document::from_transcript(tr);
