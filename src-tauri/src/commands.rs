@@ -2,7 +2,7 @@
 //! calls on a blocking thread, long jobs to the inference worker. Nothing here decodes, infers
 //! or holds a lock across a call into the core.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
 
 use tauri::State;
@@ -480,7 +480,7 @@ pub async fn waveform(state: St<'_>, id: i64, buckets: u32) -> AppResult<Vec<f32
 #[tauri::command]
 #[specta::specta]
 pub async fn import_files(state: St<'_>, paths: Vec<String>, request: TranscribeRequest, on_event: Channel<JobEvent>) -> AppResult<Vec<JobTicket>> {
-    let files = blocking(move || Ok(expand(paths.iter().map(PathBuf::from)))).await?;
+    let files = blocking(move || Ok(tingji_workflow::dropped::expand(paths.iter().map(PathBuf::from)))).await?;
     if files.is_empty() {
         return Err(AppError::new("no_media", "nothing to import: no audio or video files there"));
     }
@@ -489,40 +489,6 @@ pub async fn import_files(state: St<'_>, paths: Vec<String>, request: Transcribe
         .into_iter()
         .map(|f| state.jobs.submit(f.display().to_string(), Work::Import { path: f, request: request.clone() }, settings.clone(), Some(on_event.clone())))
         .collect())
-}
-
-/// Extensions a dropped folder is searched for (a file dropped on its own is always tried).
-const MEDIA_EXTENSIONS: &[&str] = &[
-    "wav", "mp3", "m4a", "aac", "flac", "ogg", "oga", "opus", "wma", "aiff", "aif", "caf", "amr", "mp4", "m4v", "mov", "mkv", "webm", "avi", "wmv",
-    "flv", "ts", "mts", "3gp",
-];
-
-/// Files as given; folders as the media files inside them (recursively, sorted).
-fn expand(paths: impl Iterator<Item = PathBuf>) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for p in paths {
-        if p.is_dir() {
-            let mut found = Vec::new();
-            walk(&p, &mut found);
-            found.sort();
-            out.extend(found);
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            walk(&p, out);
-        } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| MEDIA_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str())) {
-            out.push(p);
-        }
-    }
 }
 
 #[tauri::command]
@@ -701,20 +667,5 @@ mod tests {
         let n = tauri::async_runtime::block_on(db(&st, |lib| Ok(lib.list(&Default::default())?.len()))).unwrap();
         assert_eq!(n, 0);
         assert!(!st.library.is_poisoned());
-    }
-
-    #[test]
-    fn a_dropped_folder_becomes_its_media_files_in_order_and_a_file_stays_as_given() {
-        let d = tempfile::tempdir().unwrap();
-        let sub = d.path().join("day 2");
-        std::fs::create_dir_all(&sub).unwrap();
-        for f in ["b.MP3", "a.wav", "notes.txt", "day 2/c.mkv", "day 2/cover.jpg"] {
-            std::fs::write(d.path().join(f), b"x").unwrap();
-        }
-        let odd = d.path().join("notes.txt");
-        let got = expand([d.path().to_path_buf(), odd.clone()].into_iter());
-        let names: Vec<String> = got.iter().map(|p| p.strip_prefix(d.path()).unwrap().display().to_string()).collect();
-        // Folders keep media only (case-insensitive extensions); a file the user names is tried whatever it is.
-        assert_eq!(names, ["a.wav", "b.MP3", "day 2/c.mkv", "notes.txt"]);
     }
 }

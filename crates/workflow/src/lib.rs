@@ -2,6 +2,7 @@
 //! so neither front end holds workflow logic of its own:
 //! - where things live ([`paths`]): data, library, recordings, built-in LLMs, config;
 //! - which model to use when the user named none ([`choose`]);
+//! - dropped files and folders as the media files to import ([`dropped`]);
 //! - a library meeting as an export [`tingji_export::Document`] ([`document`]);
 //! - a finished recording into the library with both transcript versions and its marks
 //!   ([`recording`]);
@@ -10,6 +11,7 @@
 //! No threads, no progress reporting, no UI: callers run these on their own workers.
 
 pub mod choose;
+pub mod dropped;
 pub mod document;
 pub mod paths;
 pub mod recording;
