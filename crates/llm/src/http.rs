@@ -35,6 +35,42 @@ impl From<LlmError> for Failure {
     }
 }
 
+/// The most of a reply that is read: a whole (non-streamed) chat reply or token list, and the
+/// start of an error reply that is kept for its message. A server that sends more is not
+/// buffered to the end (it could be endless).
+const BODY_MAX: usize = 16 << 20;
+const ERROR_BODY_MAX: usize = 64 << 10;
+
+/// Why a body was not read whole.
+enum Body {
+    /// No bytes for the idle timeout.
+    Timeout,
+    /// The connection failed midway.
+    Cut,
+    /// Over the limit: what was read up to it.
+    TooLong(Vec<u8>),
+}
+
+/// Reads `resp`'s body, at most `limit` bytes, each read within `idle`.
+async fn read_body(resp: reqwest::Response, limit: usize, idle: Duration) -> std::result::Result<Vec<u8>, Body> {
+    let mut out = Vec::new();
+    let mut stream = resp.bytes_stream();
+    loop {
+        match tokio::time::timeout(idle, stream.next()).await {
+            Err(_) => return Err(Body::Timeout),
+            Ok(None) => return Ok(out),
+            Ok(Some(Err(_))) => return Err(Body::Cut),
+            Ok(Some(Ok(b))) => {
+                if out.len() + b.len() > limit {
+                    out.extend_from_slice(&b[..limit - out.len()]);
+                    return Err(Body::TooLong(out));
+                }
+                out.extend_from_slice(&b);
+            }
+        }
+    }
+}
+
 impl HttpChat {
     pub fn new(cfg: ProviderConfig) -> Result<HttpChat> {
         let client = reqwest::Client::builder()
@@ -113,7 +149,10 @@ impl HttpChat {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .map(|s| Duration::from_secs_f64(s.clamp(0.0, 60.0)));
-            let body = tokio::time::timeout(idle, resp.text()).await.ok().and_then(|r| r.ok()).unwrap_or_default();
+            let body = match read_body(resp, ERROR_BODY_MAX, idle).await {
+                Ok(b) | Err(Body::TooLong(b)) => String::from_utf8_lossy(&b).into_owned(),
+                Err(_) => String::new(),
+            };
             let body: String = body.chars().take(500).collect();
             let error = match status {
                 401 | 403 => LlmError::Auth { status, body },
@@ -147,10 +186,13 @@ impl HttpChat {
                 return Err(LlmError::StreamCut.into());
             }
         } else {
-            let text = match tokio::time::timeout(idle, resp.text()).await {
-                Err(_) => return Err(timeout().into()),
-                Ok(Err(_)) => return Err(LlmError::StreamCut.into()),
-                Ok(Ok(t)) => t,
+            let text = match read_body(resp, BODY_MAX, idle).await {
+                Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                Err(Body::Timeout) => return Err(timeout().into()),
+                Err(Body::Cut) => return Err(LlmError::StreamCut.into()),
+                Err(Body::TooLong(_)) => {
+                    return Err(LlmError::BadResponse(format!("the server's reply is over {} MB", BODY_MAX >> 20)).into());
+                }
             };
             let v: Value = serde_json::from_str(&text)
                 .map_err(|e| LlmError::BadResponse(format!("not JSON ({e}): {}", text.chars().take(200).collect::<String>())))?;
@@ -335,12 +377,12 @@ impl ChatModel for HttpChat {
                 return Ok(None);
             }
             let root = self.cfg.base_url.trim_end_matches("/v1");
-            let r = self.client.post(format!("{root}/tokenize")).json(&json!({ "content": text })).send().await;
-            let Ok(r) = r else { return Ok(None) };
-            let v: Value = match r.json().await {
-                Ok(v) => v,
-                Err(_) => return Ok(None),
-            };
+            // A server that hangs or answers without end is a server without a tokenizer.
+            let idle = self.cfg.idle_timeout;
+            let r = tokio::time::timeout(idle, self.client.post(format!("{root}/tokenize")).json(&json!({ "content": text })).send()).await;
+            let Ok(Ok(r)) = r else { return Ok(None) };
+            let Ok(body) = read_body(r, BODY_MAX, idle).await else { return Ok(None) };
+            let Ok(v) = serde_json::from_slice::<Value>(&body) else { return Ok(None) };
             Ok(v.get("tokens").and_then(Value::as_array).map(|t| t.len()))
         })
     }

@@ -15,6 +15,9 @@ enum Reply {
     Json(String),
     Sse(Vec<String>, bool),
     Hang,
+    /// A reply with this status and no length whose body never ends (1 MB writes until the
+    /// client goes away); the bytes written are counted.
+    Endless(u16, Arc<Mutex<usize>>),
 }
 
 struct Server {
@@ -101,6 +104,17 @@ async fn serve(script: Vec<Reply>) -> Server {
                         }
                         if complete {
                             let _ = s.write_all(b"data: [DONE]\n\n").await;
+                        }
+                    }
+                    Reply::Endless(st, sent) => {
+                        let _ = s.write_all(head(st, "application/json", "").as_bytes()).await;
+                        let block = vec![b' '; 1 << 20];
+                        let _ = s.write_all(b"{\"choices\": [").await;
+                        while s.write_all(&block).await.is_ok() {
+                            *sent.lock().unwrap() += block.len();
+                            if *sent.lock().unwrap() > 4 << 30 {
+                                break;
+                            }
                         }
                     }
                     Reply::Hang => {
@@ -197,6 +211,32 @@ async fn a_hang_past_the_timeout_is_named() {
     let e = run(&HttpChat::new(c).unwrap(), &req()).await.0.unwrap_err();
     assert_eq!(e.code(), "llm_timeout", "{e}");
     assert!(t0.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn a_reply_without_end_is_not_buffered_to_the_end() {
+    // A chat reply: named once it passes 16 MB, long before the idle timeout.
+    let sent = Arc::new(Mutex::new(0));
+    let s = serve(vec![Reply::Endless(200, sent.clone())]).await;
+    let mut c = ProviderConfig::new("llamacpp", Some(&s.url), None, None).unwrap();
+    c.stream = false;
+    c.idle_timeout = Duration::from_secs(30);
+    c.max_attempts = 1;
+    let t0 = Instant::now();
+    let e = run(&HttpChat::new(c).unwrap(), &req()).await.0.unwrap_err();
+    assert_eq!(e.code(), "llm_bad_response", "{e}");
+    assert!(e.to_string().contains("over 16 MB"), "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(20), "took {:?}", t0.elapsed());
+    // An error reply: its start is the message, the rest is not read.
+    let sent = Arc::new(Mutex::new(0));
+    let s = serve(vec![Reply::Endless(500, sent.clone())]).await;
+    let mut c = ProviderConfig::new("llamacpp", Some(&s.url), None, None).unwrap();
+    c.idle_timeout = Duration::from_secs(30);
+    c.max_attempts = 1;
+    let t0 = Instant::now();
+    let e = run(&HttpChat::new(c).unwrap(), &req()).await.0.unwrap_err();
+    assert_eq!(e.code(), "llm_http", "{e}");
+    assert!(t0.elapsed() < Duration::from_secs(20), "took {:?}", t0.elapsed());
 }
 
 #[tokio::test]
