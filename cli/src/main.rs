@@ -588,10 +588,7 @@ fn transcribe(a: TranscribeArgs, keep_in_library: bool) -> Result<Vec<(tingji_li
 }
 
 pub(crate) fn write_atomic(path: &Path, text: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("out")));
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    Ok(tingji_workflow::save_export(path, text)?)
 }
 
 pub(crate) fn fmt_ms(ms: u64) -> String {

@@ -553,17 +553,17 @@ pub async fn export_meeting(state: St<'_>, id: i64, request: ExportRequest) -> A
     })
     .await?;
     blocking(move || {
-        let mut out = PathBuf::from(&request.path);
+        let out = PathBuf::from(&request.path);
         if out.as_os_str().is_empty() {
             return Err(AppError::new("bad_path", "choose where to save the export"));
         }
-        if out.is_dir() {
-            let stem: String = title.chars().map(|c| if "/\\:*?\"<>|".contains(c) { '_' } else { c }).collect();
-            out = out.join(format!("{}.{}", stem.trim(), format.extension()));
-        }
-        let tmp = out.with_extension(format!("{}.tmp", format.extension()));
-        std::fs::write(&tmp, &bytes)?;
-        std::fs::rename(&tmp, &out)?;
+        // A folder gets "<title>.<ext>" (numbered when taken); a file the user chose is replaced.
+        let out = if out.is_dir() {
+            tingji_workflow::save_export_in(&out, &title, format.extension(), &bytes)?
+        } else {
+            tingji_workflow::save_export(&out, &bytes)?;
+            out
+        };
         Ok(ExportResult { path: out.display().to_string(), bytes: bytes.len() as u64 })
     })
     .await

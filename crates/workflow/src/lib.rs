@@ -18,7 +18,7 @@ pub mod recording;
 pub mod speakers;
 
 pub use choose::{LlmChoice, builtin_catalog, builtin_gguf, chat_model, download_builtin, default_whisper_model, first_installed, installed_gguf, live_model_for};
-pub use document::{document, options as export_options, render as render_meeting};
+pub use document::{document, options as export_options, render as render_meeting, save as save_export, save_in as save_export_in};
 
 /// Errors of the workflow glue; `code()` is the stable code the front ends show.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,7 @@ impl WorkflowError {
             WorkflowError::Diarize(e) => e.code(),
             WorkflowError::NoTranscript(_) => "no_transcript",
             WorkflowError::NoMedia(_) => "no_media",
+            WorkflowError::Io { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => "disk_full",
             WorkflowError::Io { .. } => "io",
             WorkflowError::NoWhisperModel(_) => "model_missing",
         }
