@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::sync::Mutex;
 use tracing::{debug, info, warn};
@@ -31,16 +31,29 @@ pub struct LocalChat {
     worker_bin: PathBuf,
     name: StdMutex<String>,
     next_id: AtomicU64,
+    /// Silence from the worker after which a request fails ([`DEFAULT_IDLE`]).
+    idle: Duration,
     /// The running child. An async lock: it serialises requests to the one child and is held
     /// across awaits on the child's pipes, never across inference in this process.
     worker: Mutex<Option<Worker>>,
 }
 
+/// The longest line read from the worker (a delta, an error): more is a broken worker.
+const MAX_LINE: usize = 16 << 20;
+/// How long a worker that was told to cancel may take to say it stopped before it is killed.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+/// Silence from the worker (no delta, no event) after which a request fails and the worker is
+/// killed: a long prompt is read without output, so this is generous.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(300);
+
 struct Worker {
     child: Child,
     stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
+    stdout: BufReader<ChildStdout>,
     stderr: Arc<StdMutex<VecDeque<String>>>,
+    /// Set when a request gave up on the worker (silent past the idle timeout, or still going
+    /// after a cancel's grace period): it is killed rather than reused.
+    abandoned: bool,
 }
 
 impl Worker {
@@ -51,19 +64,40 @@ impl Worker {
         self.stdin.flush().await.map_err(|e| self.died(&e.to_string()))
     }
 
+    /// The next event, waiting at most `idle` (the worker is then abandoned).
+    async fn recv_within(&mut self, idle: Duration) -> Result<Value> {
+        match tokio::time::timeout(idle, self.recv()).await {
+            Ok(r) => r,
+            Err(_) => {
+                self.abandoned = true;
+                Err(LlmError::Timeout { secs: idle.as_secs() })
+            }
+        }
+    }
+
     async fn recv(&mut self) -> Result<Value> {
+        let mut buf = Vec::new();
         loop {
-            match self.lines.next_line().await {
-                Ok(Some(l)) if l.trim().is_empty() => continue,
-                Ok(Some(l)) => {
-                    return serde_json::from_str(&l)
-                        .map_err(|e| LlmError::Worker(format!("unreadable line from {WORKER_BIN} ({e}): {l}")));
+            buf.clear();
+            let read = (&mut self.stdout).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).await;
+            let line = match read {
+                Ok(0) => None,
+                Ok(_) if buf.len() > MAX_LINE => return Err(self.died(&format!("sent a line over {} MB", MAX_LINE >> 20))),
+                Ok(_) => Some(String::from_utf8_lossy(&buf).into_owned()),
+                Err(e) => return Err(self.died(&e.to_string())),
+            };
+            match line {
+                Some(l) if l.trim().is_empty() => continue,
+                Some(l) => {
+                    let l = l.trim_end();
+                    return serde_json::from_str(l).map_err(|e| {
+                        LlmError::Worker(format!("unreadable line from {WORKER_BIN} ({e}): {}", l.chars().take(200).collect::<String>()))
+                    });
                 }
-                Ok(None) => {
+                None => {
                     let status = self.child.wait().await.ok();
                     return Err(self.died(&format!("exited ({status:?})")));
                 }
-                Err(e) => return Err(self.died(&e.to_string())),
             }
         }
     }
@@ -88,8 +122,15 @@ impl LocalChat {
             worker_bin: worker_binary(),
             name: StdMutex::new(stem),
             next_id: AtomicU64::new(1),
+            idle: DEFAULT_IDLE,
             worker: Mutex::new(None),
         })
+    }
+
+    /// Fails a request (and kills the worker) after `idle` without a word from it.
+    pub fn with_idle_timeout(mut self, idle: Duration) -> LocalChat {
+        self.idle = idle;
+        self
     }
 
     /// Uses this worker binary instead of the one next to the current executable.
@@ -113,8 +154,17 @@ impl LocalChat {
         let tail = Arc::new(StdMutex::new(VecDeque::new()));
         let t = tail.clone();
         tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(l)) = lines.next_line().await {
+            // Lines of at most 64 KB (a longer one comes in pieces): a worker writing without
+            // end cannot grow this process.
+            let mut err = BufReader::new(stderr);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match (&mut err).take(64 << 10).read_until(b'\n', &mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                let l = String::from_utf8_lossy(&buf).trim_end().to_string();
                 debug!(target: "tingji_llm::worker", "{l}");
                 let mut q = t.lock().unwrap_or_else(|p| p.into_inner());
                 if q.len() == 5 {
@@ -123,7 +173,7 @@ impl LocalChat {
                 q.push_back(l);
             }
         });
-        let mut w = Worker { child, stdin, lines: BufReader::new(stdout).lines(), stderr: tail };
+        let mut w = Worker { child, stdin, stdout: BufReader::new(stdout), stderr: tail, abandoned: false };
         w.send(&json!({
             "op": "load",
             "model": self.model_path,
@@ -158,6 +208,7 @@ impl LocalChat {
 
 async fn run_chat(
     w: &mut Worker,
+    idle: Duration,
     id: u64,
     req: &ChatRequest,
     on_event: &mut (dyn FnMut(StreamEvent<'_>) + Send),
@@ -178,16 +229,25 @@ async fn run_chat(
     }))
     .await?;
     let mut text = String::new();
-    let mut cancelled = false;
+    // When the cancel was sent: the worker has `CANCEL_GRACE` from then to stop.
+    let mut cancelled: Option<tokio::time::Instant> = None;
     loop {
+        let wait = match cancelled {
+            Some(at) => CANCEL_GRACE.saturating_sub(at.elapsed()).min(idle),
+            None => idle,
+        };
         let v = tokio::select! {
-            v = w.recv() => v?,
-            _ = cancel.cancelled(), if !cancelled => {
-                cancelled = true;
+            v = w.recv_within(wait) => match v {
+                Err(LlmError::Timeout { .. }) if cancelled.is_some() => return Err(LlmError::Cancelled),
+                v => v?,
+            },
+            _ = cancel.cancelled(), if cancelled.is_none() => {
+                cancelled = Some(tokio::time::Instant::now());
                 w.send(&json!({ "op": "cancel", "id": id })).await?;
                 continue;
             }
         };
+        let cancelled = cancelled.is_some();
         match v.get("event").and_then(Value::as_str) {
             Some("delta") => {
                 if let Some(t) = v.get("text").and_then(Value::as_str) {
@@ -226,10 +286,10 @@ async fn run_chat(
     }
 }
 
-async fn run_tokenize(w: &mut Worker, id: u64, text: &str) -> Result<Option<usize>> {
+async fn run_tokenize(w: &mut Worker, idle: Duration, id: u64, text: &str) -> Result<Option<usize>> {
     w.send(&json!({ "op": "tokenize", "id": id, "text": text })).await?;
     loop {
-        let v = w.recv().await?;
+        let v = w.recv_within(idle).await?;
         match v.get("event").and_then(Value::as_str) {
             Some("tokens") => return Ok(v.get("count").and_then(Value::as_u64).map(|c| c as usize)),
             Some("error") => return Err(worker_error(&v)),
@@ -293,7 +353,12 @@ impl ChatModel for LocalChat {
             loop {
                 let id = self.next_id.fetch_add(1, Ordering::Relaxed);
                 let w = self.ready(&mut guard).await?;
-                match run_chat(w, id, req, &mut *on_event, cancel).await {
+                let r = run_chat(w, self.idle, id, req, &mut *on_event, cancel).await;
+                if w.abandoned {
+                    // Silent too long, or still going after a cancel: killed (on drop), not reused.
+                    *guard = None;
+                }
+                match r {
                     Err(LlmError::Worker(msg)) => {
                         *guard = None;
                         attempt += 1;
@@ -314,8 +379,8 @@ impl ChatModel for LocalChat {
             let mut guard = self.worker.lock().await;
             let id = self.next_id.fetch_add(1, Ordering::Relaxed);
             let w = self.ready(&mut guard).await?;
-            let r = run_tokenize(w, id, text).await;
-            if matches!(r, Err(LlmError::Worker(_))) {
+            let r = run_tokenize(w, self.idle, id, text).await;
+            if w.abandoned || matches!(r, Err(LlmError::Worker(_))) {
                 *guard = None;
             }
             r
