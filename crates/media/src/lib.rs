@@ -69,6 +69,7 @@ use std::path::{Path, PathBuf};
 
 mod error;
 mod ffmpeg;
+mod ffprobe;
 mod identity;
 mod mkv;
 mod mp4;
