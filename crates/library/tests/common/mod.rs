@@ -3,26 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
-use tingji_transcript::{
-    ModelInfo, Parameters, Sampling, Script, Segment, SourceInfo, Transcript, Word,
-};
+use tingji_transcript::{ModelInfo, Parameters, Sampling, Script, Segment, SourceInfo, Transcript, Word};
 
 /// The shared test-data directory (override with `TINGJI_TESTDATA`).
 pub fn testdata() -> PathBuf {
     match std::env::var_os("TINGJI_TESTDATA") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/testdata"
-        )),
+        None => PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/testdata")),
     }
 }
 
 /// `(language, reference text)` of every line of `references.tsv`.
 pub fn references() -> Vec<(String, String)> {
     let path = testdata().join("references.tsv");
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     text.lines()
         .skip(1)
         .filter_map(|l| {
@@ -62,14 +56,7 @@ pub fn transcript(language: &str, segs: &[(u64, u64, &str, Option<&str>)]) -> Tr
                     p: 0.5 + (i % 5) as f32 * 0.1,
                 })
                 .collect();
-            Segment {
-                start_ms: start,
-                end_ms: end,
-                text: text.to_string(),
-                channel: None,
-                speaker: speaker.map(str::to_string),
-                words,
-            }
+            Segment { start_ms: start, end_ms: end, text: text.to_string(), channel: None, speaker: speaker.map(str::to_string), words }
         })
         .collect();
     Transcript {
@@ -85,11 +72,7 @@ pub fn transcript(language: &str, segs: &[(u64, u64, &str, Option<&str>)]) -> Tr
         language: language.into(),
         language_probability: Some(0.93),
         duration_ms: segs.last().map_or(0, |s| s.1),
-        model: ModelInfo {
-            name: "base".into(),
-            ftype: Some("q8_0".into()),
-            multilingual: true,
-        },
+        model: ModelInfo { name: "base".into(), ftype: Some("q8_0".into()), multilingual: true },
         parameters: Parameters {
             language: "auto".into(),
             sampling: Sampling::Beam { beam_size: 5 },
