@@ -107,7 +107,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
         for (sp, s) in pending {
             let wav = sp.with_file_name(&s.wav);
             let kept = recording::kept_captions(&wav);
-            finish_recording(&a, &store, &wav, &sp, s, (kept, "live"), wav.starts_with(&dir))?;
+            finish_recording(&a, &store, &wav, &sp, (kept, "live"), wav.starts_with(&dir))?;
         }
         return Ok(());
     }
@@ -281,7 +281,7 @@ pub fn record(a: RecordArgs) -> Result<()> {
         return Ok(());
     }
     let owned = a.output.is_none();
-    finish_recording(&a, &store, &rec.path, &rec.session_path, rec.session, (finals, &live_model), owned)
+    finish_recording(&a, &store, &rec.path, &rec.session_path, (finals, &live_model), owned)
 }
 
 fn stop_label(stop: &tingji_capture::StopReason) -> &'static str {
@@ -310,20 +310,21 @@ fn p95(lags: impl Iterator<Item = u64>) -> Option<u64> {
     Some(v[((v.len() as f64 * 0.95).ceil() as usize).clamp(1, v.len()) - 1])
 }
 
-
-
-
 /// Full-quality pass over the recording, then the library: the meeting gets the full
 /// transcript as its current version and the live captions as a second one, plus the marks.
+/// Claimed first: a recording the app is adding (or added meanwhile) is left to it.
 fn finish_recording(
     a: &RecordArgs,
     store: &ModelStore,
     wav: &Path,
     session_path: &Path,
-    session: Session,
     captions: (Vec<Caption>, &str),
     owned: bool,
 ) -> Result<()> {
+    let Some((_claim, session)) = tingji_capture::session::claim(session_path)? else {
+        eprintln!("{}: another Tingji is adding this recording to the library, or has added it; left to it", wav.display());
+        return Ok(());
+    };
     let model_name = match &a.model {
         Some(m) => m.clone(),
         None => tingji_workflow::default_whisper_model(store)?,

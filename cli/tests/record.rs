@@ -432,15 +432,25 @@ fn a_recorder_killed_with_sigkill_is_recovered_with_its_audio() {
     player.join().unwrap();
     let recordings = data.path().join("recordings");
     let wav = find_wav(&recordings).expect("the unfinished recording is on disk");
-    // What the crash left: a file whose header is at most ~1 s stale.
+    // What the crash left: a file whose header is at most ~1 s stale. First while another
+    // Tingji (the app) holds the recording's claim: repaired, but left to that one to add.
+    let held = std::fs::File::create(wav.with_extension("session.claim")).unwrap();
+    held.lock().unwrap();
+    let out = tingji().args(["record", "--recover", "--language", "en"]).env("TINGJI_DATA_DIR", data.path()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "recover failed: {stderr}");
+    assert!(stderr.contains("recovered an unfinished recording"), "{stderr}");
+    assert!(stderr.contains("another Tingji is adding this recording"), "{stderr}");
+    let secs: f64 = stderr.split("recording: ").nth(1).and_then(|s| s.split(" (").nth(1)).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).expect("duration printed");
+    assert!(secs >= 19.0, "recovered only {secs} s");
+    assert!(wav.exists() && run_in(data.path(), &["library", "list"]).trim().is_empty(), "added while another held it");
+    drop(held);
     let out = tingji().args(["record", "--recover", "--language", "en"]).env("TINGJI_DATA_DIR", data.path()).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     eprintln!("{stdout}\n{stderr}");
     assert!(out.status.success(), "recover failed: {stderr}");
-    assert!(stderr.contains("recovered an unfinished recording"), "{stderr}");
-    let secs: f64 = stderr.split("recording: ").nth(1).and_then(|s| s.split(" (").nth(1)).and_then(|s| s.split(' ').next()).and_then(|s| s.parse().ok()).expect("duration printed");
-    assert!(secs >= 19.0, "recovered only {secs} s");
     assert!(!wav.exists(), "the recording moved into the library");
     let lib_wav = find_wav(data.path()).expect("recording in the library");
     for tool in [&["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"][..], &["soxi", "-D"][..]] {

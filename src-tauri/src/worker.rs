@@ -236,6 +236,11 @@ impl Worker {
                 Ok(Outcome { meeting: Some(meeting), path: None })
             }
             Work::Recording { rec, captions, live_model, owned } => {
+                // One process adds a recording: the CLI (or another window) may be at it.
+                let Some((_claim, session)) = tingji_capture::session::claim(&rec.session_path)? else {
+                    return Err(AppError::new("recording_claimed", "another Tingji is adding this recording to the library, or has added it"));
+                };
+                let rec = tingji_capture::Recording { session, ..*rec };
                 let channels = rec.session.channels.len();
                 let request = TranscribeRequest::default();
                 let mut opts = self.options(&request, settings)?;

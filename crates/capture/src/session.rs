@@ -153,6 +153,30 @@ impl Session {
     }
 }
 
+/// The right to add one finished recording to the library, held by one process while it
+/// transcribes and stores it: the CLI and the app (or two app windows) never both add the same
+/// recording. An exclusive lock on `NAME.session.claim`, released when dropped or when the
+/// process dies, so a crashed claim does not block the recording for ever.
+#[derive(Debug)]
+pub struct Claim {
+    _lock: File,
+}
+
+/// Claims the recording whose sidecar is `session_path`: `Ok(None)` when another process holds
+/// it, or when it is no longer waiting to be added (it was, meanwhile). The session returned is
+/// read after the claim was taken.
+pub fn claim(session_path: &Path) -> Result<Option<(Claim, Session)>> {
+    let lock_path = session_path.with_extension("claim");
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(|e| CaptureError::io(&lock_path, e))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => return Err(CaptureError::io(&lock_path, e)),
+    }
+    let s = Session::load(session_path)?;
+    Ok(matches!(s.state, SessionState::Finished | SessionState::Recovered).then_some((Claim { _lock: f }, s)))
+}
+
 /// A recording found unfinished and repaired.
 #[derive(Debug, Clone)]
 pub struct Recovered {
@@ -244,6 +268,31 @@ mod tests {
             timing: vec![],
             corrections: vec![],
         }
+    }
+
+    #[test]
+    fn a_recording_is_claimed_by_one_holder_at_a_time_and_not_once_imported() {
+        let d = tempfile::tempdir().unwrap();
+        let wav = d.path().join("r.wav");
+        std::fs::write(&wav, b"").unwrap();
+        let sp = Session::path_for(&wav);
+        let mut s = session("r.wav");
+        s.state = SessionState::Finished;
+        s.save(&sp).unwrap();
+        let (held, got) = claim(&sp).unwrap().expect("the first claim");
+        assert_eq!(got.state, SessionState::Finished);
+        assert!(claim(&sp).unwrap().is_none(), "a second holder while the first holds it");
+        // The holder adds it, then lets go: nobody claims it again.
+        let mut done = got;
+        done.state = SessionState::Imported;
+        done.save(&sp).unwrap();
+        drop(held);
+        assert!(claim(&sp).unwrap().is_none(), "an imported recording");
+        // A holder that goes away without adding it (a crash) leaves it claimable.
+        done.state = SessionState::Recovered;
+        done.save(&sp).unwrap();
+        drop(claim(&sp).unwrap().expect("claimable"));
+        assert!(claim(&sp).unwrap().is_some(), "claimable again after the holder went away");
     }
 
     #[test]
