@@ -15,6 +15,7 @@
 //!   servers with a prompt cache (llama.cpp, the built-in worker) read it once.
 
 pub mod ask;
+mod ground;
 mod merge;
 pub mod prompts;
 pub mod schema;
@@ -713,6 +714,11 @@ fn read_qa(t: &Transcript, rg: &Range<usize>, v: &Value) -> std::result::Result<
             let question = schema::text(q, &["question", "q"])?;
             let answer = schema::text(q, &["answer", "a"]).unwrap_or_default();
             let seg = merge::anchor(t, rg, schema::segment(q, &["segment", "start_segment"]), &question);
+            // Only where a question was asked; a bare "yes" gives way to the reply's words.
+            let Some((seg, answer)) = ground::qa_pair(t, rg, seg, answer) else {
+                tracing::debug!(%question, "Q&A pair dropped: no question asked there");
+                return None;
+            };
             Some(QaPair { question, answer, start_ms: t.segments[seg].start_ms })
         })
         .collect())

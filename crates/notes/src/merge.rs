@@ -132,7 +132,7 @@ pub fn keywords(lists: Vec<Vec<String>>, max: usize) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use tingji_transcript::*;
 
