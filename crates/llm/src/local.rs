@@ -50,6 +50,9 @@ struct Worker {
     child: Child,
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
+    /// The line being read: kept here, not in `recv`, so that a read cut short by a cancel or
+    /// a timeout (its future dropped mid-line) goes on where it stopped.
+    line: Vec<u8>,
     stderr: Arc<StdMutex<VecDeque<String>>>,
     /// Set when a request gave up on the worker (silent past the idle timeout, or still going
     /// after a cancel's grace period): it is killed rather than reused.
@@ -75,30 +78,32 @@ impl Worker {
         }
     }
 
+    /// The next event. Cancel-safe: a dropped call loses nothing of the line it was reading.
     async fn recv(&mut self) -> Result<Value> {
-        let mut buf = Vec::new();
         loop {
-            buf.clear();
-            let read = (&mut self.stdout).take(MAX_LINE as u64 + 1).read_until(b'\n', &mut buf).await;
-            let line = match read {
-                Ok(0) => None,
-                Ok(_) if buf.len() > MAX_LINE => return Err(self.died(&format!("sent a line over {} MB", MAX_LINE >> 20))),
-                Ok(_) => Some(String::from_utf8_lossy(&buf).into_owned()),
+            let room = (MAX_LINE + 1).saturating_sub(self.line.len()) as u64;
+            let n = match (&mut self.stdout).take(room).read_until(b'\n', &mut self.line).await {
+                Ok(n) => n,
                 Err(e) => return Err(self.died(&e.to_string())),
             };
-            match line {
-                Some(l) if l.trim().is_empty() => continue,
-                Some(l) => {
-                    let l = l.trim_end();
-                    return serde_json::from_str(l).map_err(|e| {
-                        LlmError::Worker(format!("unreadable line from {WORKER_BIN} ({e}): {}", l.chars().take(200).collect::<String>()))
-                    });
-                }
-                None => {
-                    let status = self.child.wait().await.ok();
-                    return Err(self.died(&format!("exited ({status:?})")));
-                }
+            if self.line.len() > MAX_LINE {
+                self.line.clear();
+                return Err(self.died(&format!("sent a line over {} MB", MAX_LINE >> 20)));
             }
+            if n == 0 && self.line.is_empty() {
+                let status = self.child.wait().await.ok();
+                return Err(self.died(&format!("exited ({status:?})")));
+            }
+            // A whole line, or the last one before the end of the output.
+            let text = String::from_utf8_lossy(&self.line).into_owned();
+            self.line.clear();
+            let l = text.trim();
+            if l.is_empty() {
+                continue;
+            }
+            return serde_json::from_str(l).map_err(|e| {
+                LlmError::Worker(format!("unreadable line from {WORKER_BIN} ({e}): {}", l.chars().take(200).collect::<String>()))
+            });
         }
     }
 
@@ -173,7 +178,7 @@ impl LocalChat {
                 q.push_back(l);
             }
         });
-        let mut w = Worker { child, stdin, stdout: BufReader::new(stdout), stderr: tail, abandoned: false };
+        let mut w = Worker { child, stdin, stdout: BufReader::new(stdout), line: Vec::new(), stderr: tail, abandoned: false };
         w.send(&json!({
             "op": "load",
             "model": self.model_path,

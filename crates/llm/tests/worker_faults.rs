@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tingji_llm::{Cancel, ChatModel, ChatRequest, LocalChat, Message};
 
 /// A worker that answers its first process's first chat with `fault` (shell), and behaves
-/// from the second process on. Each process writes its pid to `pids`.
+/// otherwise (later chats, later processes). Each process writes its pid to `pids`.
 fn fake_worker(dir: &Path, fault: &str) -> PathBuf {
     let script = format!(
         r#"#!/bin/bash
@@ -21,6 +21,7 @@ while read -r line; do
   case "$line" in
     *'"op":"chat"'*)
       if [ $first = 1 ]; then
+        first=0
         {fault}
       fi
       echo '{{"event":"delta","text":"fine"}}'
@@ -121,6 +122,25 @@ async fn a_worker_that_ignores_cancel_is_killed_after_the_grace_period() {
     assert!(took < Duration::from_millis(500) + Duration::from_secs(6), "{took:?}");
     assert!(gone(pids(d.path())[0]), "the worker that ignored the cancel is still running");
     assert_eq!(ask(&m, &Cancel::new()).await.unwrap(), "fine");
+}
+
+#[tokio::test]
+async fn a_cancel_that_lands_mid_line_keeps_the_worker() {
+    let d = TempDir::new();
+    // Half a delta, a pause (the cancel lands here), the rest; then it honours the cancel.
+    let fault = r#"printf '{"event":"delta",'; sleep 1; echo '"text":"x"}'; read -r cancel; echo '{"event":"done","finish_reason":"cancelled"}'; continue"#;
+    let m = chat_model(d.path(), fault, Duration::from_secs(60));
+    let cancel = Cancel::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        c.cancel();
+    });
+    let e = ask(&m, &cancel).await.unwrap_err();
+    assert_eq!(e.code(), "cancelled", "{e}");
+    // The same process answers the next request: the line was not torn.
+    assert_eq!(ask(&m, &Cancel::new()).await.unwrap(), "fine");
+    assert_eq!(pids(d.path()).len(), 1, "the worker was restarted: {:?}", pids(d.path()));
 }
 
 #[tokio::test]
